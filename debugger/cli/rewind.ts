@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// The `rewind` executable: runs the CLI and turns errors into one line and an exit status.
+import { RewindError } from '../../engine/errors.js';
+import { main } from './main.js';
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof RewindError) process.stderr.write(`rewind: ${err.message}\n`);
+    else process.stderr.write(`rewind: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = err instanceof RewindError ? 1 : 70;
+  },
+);
