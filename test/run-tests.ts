@@ -9,9 +9,10 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { repoRoot } from './util.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..');
+const root = repoRoot;
 const filters = process.argv.slice(2);
 
 function walk(dir: string, out: string[]): string[] {
