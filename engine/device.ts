@@ -9,7 +9,7 @@ import type { IrqLines } from './io/irq-lines.js';
 import type { Scheduler } from './time/scheduler.js';
 import type { GuestClock } from './time/clock.js';
 import type { Logger } from './log.js';
-import type { Boundary, OutputKind } from './replay/boundary.js';
+import type { Boundary, OutputKind, InputEvent } from './replay/boundary.js';
 import type { Snapshotable } from './state/snapshot.js';
 
 export interface DeviceContext {
@@ -32,6 +32,8 @@ export interface DeviceContext {
   requestStop(reason: StopReason, detail?: string, exitCode?: number): void;
   /** Asserts or releases the CPU's A20 line (i8042, port 0x92). */
   setA20(enabled: boolean): void;
+  /** Routes boundary inputs of `kind` (INPUT.*) for `target` (e.g. UART index) to this device. */
+  registerInput(kind: number, target: number, handler: (ev: InputEvent) => void): void;
   /** Resets the whole machine (i8042 0xFE, port 0xCF9, triple fault) at the next instruction boundary. */
   requestReset(reason: string): void;
 }

@@ -109,6 +109,7 @@ export class Machine implements InputSink, Snapshotable {
       },
       requestStop: (reason, detail, exitCode) => this.requestStop(reason, detail ?? '', exitCode ?? 0),
       setA20: (enabled) => this.memory.setA20(enabled),
+      registerInput: (kind, target, handler) => this.onInput(kind, target, handler),
       requestReset: (reason) => {
         this.resetPending = reason;
         this.cpu.stopRequested = true;
