@@ -1,0 +1,31 @@
+/**
+ * Self-checking CPU guests (fixtures/guests/src/rm-*.asm, pm-*.asm): each
+ * boots from the reset vector, runs its checks, prints "PASS <name>" or one
+ * "FAIL <check>: expected X got Y" line per failed check on port 0xE9, and
+ * exits through port 0xF4 with 0 (pass), 1 (a check failed) or 2 (an
+ * unexpected exception). Skips, naming what is missing, until the CPU exists.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadGuestEngine, runGuest, guestImage, describeRun, GUEST_EXIT } from '../support/guest-runner.js';
+
+const load = await loadGuestEngine();
+const skip = load.missing === null ? false : `cannot boot guests: ${load.missing}`;
+
+/** [guest, what it checks, instruction budget] */
+const GUESTS: [string, string, number][] = [
+  ['rm-alu', 'real mode: ALU results and defined flags in 8/16/32 bits, shifts/rotates with count masking, SHLD/SHRD', 2_000_000],
+  ['rm-muldiv', 'real mode: MUL/IMUL forms, DIV/IDIV, #DE through the IVT with the faulting IP, BCD adjust', 2_000_000],
+  ['rm-string', 'real mode: string ops with every REP form, DF, overlap, a16/a32, DI wrap, REP single-stepped per iteration', 2_000_000],
+  ['rm-stack', 'real mode: PUSH/POP/PUSHA/POPF masks, ENTER/LEAVE levels, far/near CALL/RET imm, INT/IRET, INT3/INTO/BOUND', 2_000_000],
+  ['rm-misc', 'real mode: self-modifying code, CPUID, RDTSC, CMPXCHG(8B), XADD, BSWAP, BSF/BSR, BT*, SETcc/CMOVcc, LOOP/JCXZ', 2_000_000],
+];
+
+for (const [name, what, budget] of GUESTS) {
+  test(`${name} — ${what}`, { skip }, () => {
+    const run = runGuest(load.engine!, guestImage(name), { maxInstructions: budget });
+    assert.equal(run.exitCode, GUEST_EXIT.PASS, describeRun(name, run));
+    assert.match(run.console, new RegExp(`^PASS ${name} \\(\\d+ checks\\)$`, 'm'), describeRun(name, run));
+    assert.doesNotMatch(run.console, /^FAIL /m, describeRun(name, run));
+  });
+}
