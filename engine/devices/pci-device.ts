@@ -70,3 +70,48 @@ export class PciConfigSpace {
   mask16(o: number, m: number): void { this.writeMask[o] = m; this.writeMask[o + 1] = m >>> 8; }
   mask32(o: number, m: number): void { this.mask16(o, m & 0xffff); this.mask16(o + 2, m >>> 16); }
 }
+
+// ---- added by the platform devices (pci-host.ts): how a function reaches the bus ----
+
+/** A function's INTx# wire, handed out by the host bridge when the function is added. */
+export interface PciIntx {
+  /**
+   * Asserts (true) or releases (false) the function's interrupt pin (the one in
+   * config byte 0x3D). Level-triggered and shared: the line stays asserted
+   * while any function routed to it asserts. Routing goes through the PIIX3
+   * PIRQ registers; the command register's INTx-disable bit is honoured.
+   */
+  setIntx(asserted: boolean): void;
+}
+
+/** What a PCI function's owner sees of the bus (implemented by PciHost). */
+export interface PciBus {
+  addFunction(addr: PciAddress, fn: PciFunction): PciIntx;
+}
+
+export const PCI_BAR_IO = 0x1;
+export const PCI_BAR_MEM_PREFETCH = 0x8;
+
+/**
+ * Declares BAR `index` (0-5) as an I/O BAR of `size` bytes (a power of two,
+ * >= 4): bit 0 reads as 1, the low address bits read as 0, so writing all ones
+ * reads back ~(size - 1) | 1, the standard sizing answer.
+ */
+export function defineIoBar(space: PciConfigSpace, index: number, size: number): void {
+  const o = PCI_BAR0 + 4 * index;
+  space.set32(o, PCI_BAR_IO);
+  space.mask32(o, ~(size - 1) & 0xfffffffc);
+}
+
+/** Declares BAR `index` as a 32-bit memory BAR of `size` bytes (a power of two, >= 16). */
+export function defineMemBar(space: PciConfigSpace, index: number, size: number, prefetchable = false): void {
+  const o = PCI_BAR0 + 4 * index;
+  space.set32(o, prefetchable ? PCI_BAR_MEM_PREFETCH : 0);
+  space.mask32(o, ~(size - 1) & 0xfffffff0);
+}
+
+/** The address a BAR is programmed with (flag bits stripped). */
+export function barAddress(space: PciConfigSpace, index: number): number {
+  const v = space.get32(PCI_BAR0 + 4 * index);
+  return (v & PCI_BAR_IO ? v & 0xfffffffc : v & 0xfffffff0) >>> 0;
+}
