@@ -1,0 +1,85 @@
+/**
+ * MachineSnapshot <-> bytes (MessagePack), versioned and validated on load:
+ * used by snapshot files (engine/host/snapshot-file.ts) and by branch
+ * journals (embedded in the header).
+ *
+ *   { magic: "rewind-snapshot", format: 1, icount, ramBytes,
+ *     components: { name: { v: version, s: record } },
+ *     pages: [[pageIndex, bin 4096], ...] }   (non-zero RAM pages, ascending)
+ *
+ * Typed arrays in component records use the ext types of msgpack.ts.
+ */
+import { RewindError, ERR } from '../errors.js';
+import type { MachineSnapshot } from '../machine.js';
+import type { ComponentState, StateRecord } from '../state/snapshot.js';
+import { PAGE_SIZE } from '../memory/phys-memory.js';
+import { MsgWriter, unpackValue, type MsgValue } from './msgpack.js';
+
+export const SNAPSHOT_MAGIC = 'rewind-snapshot';
+export const SNAPSHOT_FORMAT = 1;
+
+export function encodeSnapshot(snap: MachineSnapshot): Uint8Array {
+  const w = new MsgWriter(1 << 20);
+  w.mapHeader(6);
+  w.str('magic');
+  w.str(SNAPSHOT_MAGIC);
+  w.str('format');
+  w.int(SNAPSHOT_FORMAT);
+  w.str('icount');
+  w.int(snap.icount);
+  w.str('ramBytes');
+  w.int(snap.ramBytes);
+  w.str('components');
+  w.value(snap.components as unknown as MsgValue);
+  w.str('pages');
+  const idx = [...snap.pages.keys()].sort((a, b) => a - b);
+  w.arrayHeader(idx.length);
+  for (const p of idx) {
+    w.arrayHeader(2);
+    w.int(p);
+    w.bin(snap.pages.get(p)!);
+  }
+  return w.bytes().slice();
+}
+
+function isMap(v: MsgValue | undefined): v is { [key: string]: MsgValue } {
+  return v !== null && v !== undefined && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v);
+}
+
+/** Decodes and validates a snapshot. `what` names the source in messages (a file name). */
+export function decodeSnapshot(bytes: Uint8Array, what = 'snapshot'): MachineSnapshot {
+  const bad = (m: string): never => {
+    throw new RewindError(ERR.SNAPSHOT, `${what}: ${m}`);
+  };
+  const v = unpackValue(bytes, what, { maxBytes: 64 * 1024 * 1024, maxItems: 1 << 20, maxDepth: 24 }, ERR.SNAPSHOT);
+  if (!isMap(v)) bad('not a rewind snapshot (not a map)');
+  const m = v as { [key: string]: MsgValue };
+  if (m['magic'] !== SNAPSHOT_MAGIC) bad('not a rewind snapshot (wrong magic)');
+  if (m['format'] !== SNAPSHOT_FORMAT) bad(`snapshot format ${String(m['format'])} is not supported (this rewind reads ${SNAPSHOT_FORMAT})`);
+  const icount = m['icount'];
+  const ramBytes = m['ramBytes'];
+  if (typeof icount !== 'number' || !Number.isSafeInteger(icount) || icount < 0) bad('icount is not a non-negative integer');
+  if (typeof ramBytes !== 'number' || !Number.isSafeInteger(ramBytes) || ramBytes <= 0 || ramBytes % PAGE_SIZE !== 0) bad('ramBytes is not a positive multiple of 4096');
+  const compsV = m['components'];
+  if (!isMap(compsV)) bad('components is not a map');
+  const components: Record<string, ComponentState> = {};
+  for (const name of Object.keys(compsV as object)) {
+    const c = (compsV as { [key: string]: MsgValue })[name];
+    if (!isMap(c) || typeof c['v'] !== 'number' || !Number.isInteger(c['v']) || !isMap(c['s'])) bad(`component "${name.slice(0, 40)}" is not { v: version, s: record }`);
+    const cc = c as { [key: string]: MsgValue };
+    components[name] = { v: cc['v'] as number, s: cc['s'] as unknown as StateRecord };
+  }
+  const pagesV = m['pages'];
+  if (!Array.isArray(pagesV)) bad('pages is not an array');
+  const pages = new Map<number, Uint8Array>();
+  const ramPages = (ramBytes as number) / PAGE_SIZE;
+  for (const e of pagesV as MsgValue[]) {
+    if (!Array.isArray(e) || e.length !== 2) bad('a page entry is not [index, bytes]');
+    const [p, d] = e as MsgValue[];
+    if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p >= ramPages) bad(`page index ${String(p)} is outside RAM`);
+    if (!(d instanceof Uint8Array) || d.length !== PAGE_SIZE) bad(`page ${String(p)} is not ${PAGE_SIZE} bytes`);
+    if (pages.has(p as number)) bad(`page ${String(p)} appears twice`);
+    pages.set(p as number, d as Uint8Array);
+  }
+  return { format: 1, icount: icount as number, ramBytes: ramBytes as number, components, pages };
+}
