@@ -222,7 +222,12 @@ export class PcNet implements Device, PciFunction {
     this.softReset();
   }
 
-  /** S_RESET (a read of the RESET register). BCRs other than SWSTYLE keep their values; so does DWIO. */
+  /**
+   * S_RESET (a read of the RESET register): CSRs to their defaults, the chip
+   * stopped. BCRs keep their values, DWIO and SWSTYLE included: pcnet32's
+   * transmit-error recovery resets the chip and re-initialises without
+   * rewriting BCR20, and its dword probe path needs DWIO to survive the reset.
+   */
   private softReset(): void {
     const c = this.csr;
     c[0] = D.PCNET_CSR0_STOP;
@@ -231,7 +236,6 @@ export class PcNet implements Device, PciFunction {
     c[5] = 0;
     c[6] = 0;
     c[15] &= D.PCNET_CSR15_PORTSEL;
-    c[58] = 0;
     c[80] = 0x1410;
     c[88] = D.PCNET_CHIP_ID_LO;
     c[89] = D.PCNET_CHIP_ID_HI;
@@ -239,7 +243,6 @@ export class PcNet implements Device, PciFunction {
     c[112] = 0;
     c[114] = 0;
     c[124] = 0;
-    this.bcr[D.PCNET_BCR_SWS] = D.PCNET_BCR20_CSRPCNET;
     this.rap = 0;
     this.rdra = 0;
     this.tdra = 0;
@@ -593,16 +596,15 @@ export class PcNet implements Device, PciFunction {
         return;
       case D.PCNET_BCR_SWS: {
         if (!this.stoppedOrSuspended()) return;
+        // SSIZE32 and CSRPCNET are read-only and follow the style. Reserved
+        // styles (pcnet32 writes 4 on close, "back to 16-bit mode") behave as
+        // style 0: 16-bit init block and 8-byte descriptors.
         const style = v & 0xff;
         let bits: number;
-        if (style === 0) bits = D.PCNET_BCR20_CSRPCNET;
-        else if (style === 1) bits = D.PCNET_BCR20_SSIZE32;
+        if (style === 1) bits = D.PCNET_BCR20_SSIZE32;
         else if (style === 2 || style === 3) bits = D.PCNET_BCR20_SSIZE32 | D.PCNET_BCR20_CSRPCNET;
-        else {
-          this.log.log(LOG.WARN, this.name, 'swstyle', `reserved software style ${style} written to BCR20; using style 0`);
-          b[n] = D.PCNET_BCR20_CSRPCNET | (v & D.PCNET_BCR20_APERREN);
-          return;
-        }
+        else bits = D.PCNET_BCR20_CSRPCNET;
+        if (style > 3) this.log.log(LOG.DEBUG, this.name, 'swstyle', `reserved software style ${style} written to BCR20; behaving as style 0`);
         b[n] = style | bits | (v & D.PCNET_BCR20_APERREN);
         return;
       }
@@ -662,12 +664,14 @@ export class PcNet implements Device, PciFunction {
 
   // ---- descriptors ----
 
-  private style(): number {
-    return this.bcr[D.PCNET_BCR_SWS]! & 0xff;
+  /** Software style 3 swaps descriptor words 0 and 2. */
+  private style3(): boolean {
+    return (this.bcr[D.PCNET_BCR_SWS]! & 0xff) === 3;
   }
 
+  /** 16-byte descriptors with 32-bit addresses when SSIZE32, else 8-byte LANCE descriptors. */
   private descSize(): number {
-    return this.style() === 0 ? 8 : 16;
+    return this.bcr[D.PCNET_BCR_SWS]! & D.PCNET_BCR20_SSIZE32 ? 16 : 8;
   }
 
   private rxDescAddr(i: number): number {
@@ -694,7 +698,7 @@ export class PcNet implements Device, PciFunction {
       this.dStatus = w1 & 0xff00;
       this.dBcnt = m.read16(addr + 4);
     } else {
-      const s3 = this.style() === 3;
+      const s3 = this.style3();
       this.dBase = m.read32(addr + (s3 ? 8 : 0)) >>> 0;
       const w = m.read32(addr + 4);
       this.dBcnt = w & 0xffff;
@@ -710,7 +714,7 @@ export class PcNet implements Device, PciFunction {
       if (writeMisc) m.write16(addr + 6, misc & 0xffff);
       m.write8(addr + 3, status >>> 8);
     } else {
-      if (writeMisc) m.write32(addr + (this.style() === 3 ? 0 : 8), misc | 0);
+      if (writeMisc) m.write32(addr + (this.style3() ? 0 : 8), misc | 0);
       m.write16(addr + 6, status & 0xffff);
     }
   }

@@ -617,7 +617,47 @@ test('UINTCMD raises a user interrupt; STOP and S_RESET drop INTA#', () => {
   h.m.ports.in16(IO + 0x14);
   assert.equal(h.rcsr(0), 0x0004);
   assert.equal(h.irq.at(-1), false);
-  assert.equal(h.rbcr(20), 0x0200, 'S_RESET returns to software style 0');
+  assert.equal(h.rbcr(20), 0x0302, 'S_RESET keeps the software style (BCRs survive it)');
+});
+
+test('pcnet32 close/reopen: BCR20 = 4 behaves as 16-bit mode; transmit-error recovery re-inits without rewriting BCR20', () => {
+  const h = makeHarness();
+  bringUp(h);
+  // pcnet32_close: STOP, then "back to 16-bit mode".
+  h.wcsr(0, 4);
+  h.wbcr(20, 4);
+  assert.equal(h.rbcr(20), 0x0204, 'reserved style: SSIZE32 clear');
+  assert.ok(h.logger.lines.every((l) => !l.startsWith('warn')), 'a stock driver path does not warn');
+  // pcnet32_open again, then the UFLO recovery in pcnet32_poll: reset, CSR4, INIT (no BCR20 write).
+  bringUp(h);
+  h.m.ports.in16(IO + 0x14);
+  h.wcsr(4, 0x0915);
+  h.wcsr(0, 0x0001);
+  assert.equal(h.rcsr(0) & 0x0900, 0x0100, 'the 32-bit init block is read again: IDON, no MERR');
+  assert.equal(h.rcsr(76), -4 & 0xffff);
+  h.wcsr(0, 0x0002);
+  h.rx(frame(MAC, 60));
+  assert.equal(readRx(h, 2, 0).status, 0x0340);
+});
+
+test('the ethtool loopback self-test sequence: INIT, STOP, CSR15 LOOP|INTL, STRT without INIT keeps the rings', () => {
+  const h = makeHarness();
+  bringUp(h, { log2Rx: 2, log2Tx: 2 });
+  h.wcsr(0, 4);
+  for (let x = 0; x < 4; x++) {
+    const f = frame(MAC, 61, x);
+    f.set(MAC_BYTES, 6);
+    h.m.memory.writeBytes(TX_BUFS + x * BUF_STRIDE, f);
+    putTx(h, 2, x, TX_BUFS + x * BUF_STRIDE, f.length, 0x8300);
+  }
+  h.wbcr(32, h.rbcr(32) | 0x0002);
+  h.wcsr(15, (h.rcsr(15) & 0xfffc) | 0x0044);
+  h.wcsr(0, 0x0002);
+  for (let x = 0; x < 4; x++) {
+    assert.equal(readRx(h, 2, x).status & 0x8000, 0, `descriptor ${x} came back`);
+    assert.deepEqual(bytesAt(h, RX_BUFS + x * BUF_STRIDE, 75), bytesAt(h, TX_BUFS + x * BUF_STRIDE, 75));
+  }
+  assert.equal(h.sent().length, 0, 'internal loopback: nothing on the wire');
 });
 
 test('APROM is writable only with BCR2.APROMWE', () => {
