@@ -149,7 +149,6 @@ export class PcNet implements Device, PciFunction {
       write16: (port, v) => self.ioWrite(port - self.mappedBase, 2, v),
       write32: (port, v) => self.ioWrite(port - self.mappedBase, 4, v),
     };
-    this.initPciConfig();
     this.hardReset();
   }
 
