@@ -214,6 +214,12 @@ export class PcNet implements Device, PciFunction {
     b[D.PCNET_BCR_SWS] = D.PCNET_BCR20_CSRPCNET;
     b[D.PCNET_BCR_PCILAT] = 0xff06;
     this.csr.fill(0);
+    this.rdra = 0;
+    this.tdra = 0;
+    this.rcvrl = 1;
+    this.xmtrl = 1;
+    this.rxIndex = 0;
+    this.txIndex = 0;
     // The EEPROM load after H_RESET programs the station address into PADR.
     this.csr[12] = this.mac[0]! | (this.mac[1]! << 8);
     this.csr[13] = this.mac[2]! | (this.mac[3]! << 8);
@@ -243,12 +249,7 @@ export class PcNet implements Device, PciFunction {
     c[114] = 0;
     c[124] = 0;
     this.rap = 0;
-    this.rdra = 0;
-    this.tdra = 0;
-    this.rcvrl = 1;
-    this.xmtrl = 1;
-    this.rxIndex = 0;
-    this.txIndex = 0;
+    // Ring bases, lengths and counters (CSR24-31, 72-78) are unaffected by S_RESET and STOP.
     if (this.pollTask && this.ctx) this.ctx.scheduler.cancel(this.pollTask);
     this.updateIrq();
   }
@@ -407,9 +408,10 @@ export class PcNet implements Device, PciFunction {
       case 34: return this.txDescAddr(this.txIndex) & 0xffff;
       case 35: return this.txDescAddr(this.txIndex) >>> 16;
       case 58: return this.bcr[D.PCNET_BCR_SWS]!;
-      // Ring counters count down to 1; ring lengths read as two's complement.
-      case 72: return this.rcvrl - this.rxIndex;
-      case 74: return this.xmtrl - this.txIndex;
+      // Ring lengths read as two's complement; ring counters are two's-complement
+      // numbers that reach 0 at the ring's last descriptor.
+      case 72: return (this.rxIndex + 1 - this.rcvrl) & 0xffff;
+      case 74: return (this.txIndex + 1 - this.xmtrl) & 0xffff;
       case 76: return -this.rcvrl & 0xffff;
       case 78: return -this.xmtrl & 0xffff;
       default: return c[n]!;
@@ -1042,8 +1044,8 @@ function ringLenFromCsr(v: number): number {
   return n === 0 ? 65535 : n;
 }
 
-/** CSR72/74 count down from the ring length to 1. */
+/** CSR72/74: the counter is 0 at the last descriptor and 1 - length at the first. */
 function ringIndexFromCounter(v: number, len: number): number {
-  const i = len - (v & 0xffff);
+  const i = (((v << 16) >> 16) + len - 1) | 0;
   return i >= 0 && i < len ? i : 0;
 }

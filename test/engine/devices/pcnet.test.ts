@@ -297,7 +297,7 @@ test('chained transmit: STP, middle and ENP descriptors make one frame; every OW
   assert.equal(readTx(h, 2, 0).status, 0x0200);
   assert.equal(readTx(h, 2, 1).status, 0x0000);
   assert.equal(readTx(h, 2, 2).status, 0x0100);
-  assert.equal(h.rcsr(74), 8 - 3, 'XMTRC counts down: the next descriptor is #3');
+  assert.equal(h.rcsr(74), (3 + 1 - 8) & 0xffff, 'XMTRC: two\'s complement, 0 at the last descriptor; next is #3');
   assert.equal(h.rcsr(34) | (h.rcsr(35) << 16), 0x12000 + 3 * 16, 'CXDA');
 });
 
@@ -388,7 +388,7 @@ test('receive a frame: data, pad and FCS in the buffer, MCNT includes the FCS, S
   assert.deepEqual(Array.from(got.subarray(f.length)), [fcs & 0xff, (fcs >>> 8) & 0xff, (fcs >>> 16) & 0xff, fcs >>> 24]);
   assert.equal(h.rcsr(0) & 0x0480, 0x0480, 'RINT, INTR');
   assert.deepEqual(h.irq.slice(irqBefore), [true]);
-  assert.equal(h.rcsr(72), 4 - 1, 'RCVRC moved on');
+  assert.equal(h.rcsr(72), (1 + 1 - 4) & 0xffff, 'RCVRC moved on to descriptor 1');
   // A runt from the host is padded to 60 bytes, so MCNT is 64.
   h.rx(frame(MAC, 28));
   const r = readRx(h, 2, 1);
@@ -448,6 +448,31 @@ test('receive ring wraps around as the driver returns descriptors', () => {
   }
   assert.equal(h.nic.stats.rxFrames, 10);
   assert.equal(h.rcsr(0) & 0x1000, 0, 'never missed');
+});
+
+test('ring registers: CSR72/76 are writable while stopped, survive S_RESET, and STRT resumes where they point', () => {
+  const h = makeHarness();
+  bringUp(h, { log2Rx: 2 });
+  h.rx(frame(MAC, 60, 1));
+  h.wcsr(0, 4);
+  h.wcsr(76, 1); // STOP is set, so the write lands: a ring of 65535 descriptors
+  assert.equal(h.rcsr(76), 1);
+  h.wcsr(76, -4 & 0xffff);
+  h.m.ports.in16(IO + 0x14); // S_RESET
+  assert.equal(h.rcsr(76), -4 & 0xffff, 'ring length unaffected by S_RESET');
+  assert.equal(h.rcsr(72), (1 + 1 - 4) & 0xffff, 'ring counter unaffected by S_RESET');
+  assert.equal(h.rcsr(24) | (h.rcsr(25) << 16), 0x11000, 'ring base unaffected by S_RESET');
+  h.wcsr(76, -3 & 0xffff); // three descriptors
+  h.wcsr(72, 0); // the last one: descriptor 2
+  h.wcsr(0, 0x0002);
+  h.wcsr(72, (-3 + 1) & 0xffff);
+  assert.equal(h.rcsr(72), 0, 'not writable while running');
+  h.rx(frame(MAC, 60, 2));
+  assert.equal(readRx(h, 2, 2).status, 0x0340, 'received into descriptor 2');
+  giveRx(h, 2, 0, 1544);
+  h.rx(frame(MAC, 60, 3));
+  assert.equal(readRx(h, 2, 0).status, 0x0340, 'wrapped after three descriptors');
+  assert.equal(readRx(h, 2, 3).status, 0x8000, 'descriptor 3 is outside the ring now');
 });
 
 test('no free descriptor: MISS, missed-frame counter, ERR; MISSM masks; MFCO on counter overflow', () => {
