@@ -19,6 +19,12 @@ const GUESTS: [string, string, number][] = [
   ['rm-string', 'real mode: string ops with every REP form, DF, overlap, a16/a32, DI wrap, REP single-stepped per iteration', 2_000_000],
   ['rm-stack', 'real mode: PUSH/POP/PUSHA/POPF masks, ENTER/LEAVE levels, far/near CALL/RET imm, INT/IRET, INT3/INTO/BOUND', 2_000_000],
   ['rm-misc', 'real mode: self-modifying code, CPUID, RDTSC, CMPXCHG(8B), XADD, BSWAP, BSF/BSR, BT*, SETcc/CMOVcc, LOOP/JCXZ', 2_000_000],
+  ['pm-exceptions', 'protected mode entry; every exception vector with its error code and saved EIP through an IDT; #DF', 2_000_000],
+  ['pm-paging', 'paging: all PDE/PTE P/RW/US x CPL x R/W x WP combinations, CR2, A/D bits, split writes, 4 MiB and global pages', 5_000_000],
+  ['pm-priv', 'privilege: gates with stack switch and parameter copy, conforming code, CPL/IOPL checks, LAR/LSL/VERR/VERW, SYSENTER/SYSEXIT', 2_000_000],
+  ['pm-task', 'tasks: JMP/CALL/INT/exception task switches, busy bits, back links, LDT from TSS, #TS, I/O permission bitmap', 2_000_000],
+  ['pm-v86', 'virtual-8086: IRET entry, INT n to ring 0 with the v86 frame, IOPL-sensitive instructions, I/O without bitmap', 2_000_000],
+  ['pm-debug', 'debug: TF single-step, DR0-DR3 execute/write/read-write breakpoints with RF, DR7.GD', 2_000_000],
 ];
 
 for (const [name, what, budget] of GUESTS) {
