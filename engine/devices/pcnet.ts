@@ -41,6 +41,20 @@
  * pcnet32 expects. On transmit, if the chip generated the FCS the host gets
  * the frame without it; if the driver supplied its own (CSR15.DXMTFCS and
  * no ADD_FCS), its last four bytes are dropped.
+ *
+ * Not modelled (registers read back what was written, with no effect): the
+ * BAR1 memory-mapped alias and the expansion ROM; the Microwire EEPROM
+ * interface (BCR19 bit-banging, PREAD; the APROM and PADR come from the
+ * constructor's MAC); the MII management port (the 79C970A has none: BCR34
+ * reads 0xFFFF); collisions, deferral and retries (the wire is full duplex:
+ * ONE/MORE/DEF/LCOL/RTRY/TRC stay 0, CSR114 stays 0); jabber, SQE test
+ * (CERR), late collision and loss of carrier (the link is always up, as
+ * BCR4-7 LEDOUT report); look-ahead packet processing (CSR3 LAPPEN), receive
+ * pad stripping (CSR4 ASTRP_RCV), byte swapping (CSR3 BSWP), Magic Packet and
+ * sleep modes (CSR5 MP*, SLPINT), FIFO watermarks and burst control (CSR80,
+ * BCR18), and the diagnostic/test CSRs (CSR18-23, 26-27, 32-33, 36-46,
+ * 60-67, 84-86, 94, 100-103, 122). External loopback (CSR15 LOOP without
+ * INTL) loops the frame back and also sends it to the wire.
  */
 import type { Device, DeviceContext } from '../device.js';
 import type { PciFunction } from './pci-device.js';
