@@ -999,7 +999,8 @@ export class PcNet implements Device, PciFunction {
       const curStatus = status;
       // (Wrapping onto this frame's own STP descriptor finds OWN clear, so the walk is bounded.)
       if (guard <= 1 || !this.loadDesc(nextAddr) || !(this.dStatus & D.PCNET_DESC_OWN)) {
-        this.storeDesc(addr, curStatus | D.PCNET_DESC_ERR | D.PCNET_RMD_BUFF, 0, true);
+        // The rest of the frame overflows the FIFO: BUFF and OFLO (valid without ENP).
+        this.storeDesc(addr, curStatus | D.PCNET_DESC_ERR | D.PCNET_RMD_BUFF | D.PCNET_RMD_OFLO, 0, true);
         this.rxIndex = nextIndex;
         break;
       }
