@@ -8,7 +8,8 @@
  * (non-specific/specific EOI, rotate on EOI, rotate in auto-EOI, set
  * priority), OCW3 (read IRR/ISR, poll, special mask mode), spurious IRQ7 and
  * IRQ15 when a request disappears before the acknowledge, edge and level
- * triggering.
+ * triggering. The cascade (master IR2) follows the slave's INT as a level,
+ * so a slave request that goes away before INTA withdraws the master's too.
  *
  * Inputs come from IrqLines (lines 0-15; ISA line 2 is wired to IR9 as on the
  * AT bus). Edge-triggered inputs latch IRR on a rising edge and keep it until
@@ -295,7 +296,15 @@ export class Pic8259 implements Device, InterruptAcknowledge {
 
   /** Propagates the slave's INT to master IR2 and the master's INT to the CPU. */
   update(): void {
-    this.master.setInput(2, this.slave.pending() >= 0);
+    // The cascade input is a level: IRR2 is the slave's INT output, whatever the master's trigger mode.
+    const m = this.master;
+    if (this.slave.pending() >= 0) {
+      m.irr |= 4;
+      m.lines |= 4;
+    } else {
+      m.irr &= ~4;
+      m.lines &= ~4;
+    }
     const level = this.master.pending() >= 0;
     if (level !== this.intrLevel) {
       this.intrLevel = level;
