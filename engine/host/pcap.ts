@@ -7,10 +7,11 @@
  *
  * Timestamps are guest time, not host time: the caller passes the guest's
  * nanoseconds (DeviceContext.nowNs / the PcNet tap) at which the frame was
- * sent or delivered. A replay therefore writes a byte-identical pcap to its
- * recording's. In the virtual clock mode guest time starts at 0, so captures
- * begin at 1970-01-01T00:00:00Z; in host clock mode it follows the recorded
- * host clock readings.
+ * sent or delivered, and the writer adds a fixed `baseNs` given at creation.
+ * A replay therefore writes a byte-identical pcap to its recording's. With
+ * baseNs = 0 a virtual-clock capture begins at 1970-01-01T00:00:00Z; passing
+ * the boundary's wallClockAtBoot() (in ns) dates it at the recorded boot time,
+ * which a replay reads from the journal header, so it stays reproducible.
  *
  * Frames are Ethernet frames without FCS, as the NIC exchanges them with the
  * host. Writes are synchronous so that records stay in call order and a crash
@@ -58,29 +59,41 @@ export function pcapRecord(guestNs: number, frame: Uint8Array, snaplen = PCAP_DE
   return b;
 }
 
+export interface PcapOptions {
+  /** Bytes kept of each frame (default 65535). */
+  snaplen?: number;
+  /** Added to every guest timestamp, in ns since the Unix epoch (default 0). */
+  baseNs?: number;
+}
+
 export class PcapWriter {
   private fd: number;
   readonly path: string;
   readonly snaplen: number;
+  readonly baseNs: number;
   frames = 0;
 
-  private constructor(fd: number, path: string, snaplen: number) {
+  private constructor(fd: number, path: string, snaplen: number, baseNs: number) {
     this.fd = fd;
     this.path = path;
     this.snaplen = snaplen;
+    this.baseNs = baseNs;
   }
 
   /** Creates (or truncates) `path` and writes the global header. */
-  static create(path: string, snaplen = PCAP_DEFAULT_SNAPLEN): PcapWriter {
+  static create(path: string, opts: PcapOptions = {}): PcapWriter {
+    const snaplen = opts.snaplen ?? PCAP_DEFAULT_SNAPLEN;
+    const baseNs = opts.baseNs ?? 0;
     if (typeof path !== 'string' || path.length === 0) throw argError('--pcap needs a file path');
     if (!Number.isInteger(snaplen) || snaplen < 64 || snaplen > 262144) throw argError(`pcap snaplen must be in [64, 262144], got ${snaplen}`);
+    if (!(baseNs >= 0) || !Number.isFinite(baseNs)) throw argError(`pcap base time must be a finite non-negative ns value, got ${baseNs}`);
     let fd: number;
     try {
       fd = openSync(path, 'w');
     } catch (e) {
       throw new RewindError(ERR.CONFIG, `cannot create pcap file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
-    const w = new PcapWriter(fd, path, snaplen);
+    const w = new PcapWriter(fd, path, snaplen, baseNs);
     w.put(pcapGlobalHeader(snaplen));
     return w;
   }
@@ -88,7 +101,7 @@ export class PcapWriter {
   /** Appends one frame seen at guest time `guestNs`. Ignored after close(). */
   write(guestNs: number, frame: Uint8Array): void {
     if (this.fd < 0) return;
-    this.put(pcapRecord(guestNs, frame, this.snaplen));
+    this.put(pcapRecord(this.baseNs + guestNs, frame, this.snaplen));
     this.frames++;
   }
 

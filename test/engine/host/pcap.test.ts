@@ -45,6 +45,26 @@ test('global header and records follow the classic libpcap layout', () => {
   assert.throws(() => pcapRecord(NaN, f), RewindError);
 });
 
+test('a base time dates the capture (e.g. the recorded boot wall clock) and bad options are refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rewind-pcap-'));
+  try {
+    const path = join(dir, 'b.pcap');
+    const bootMs = 1767225600000; // 2026-01-01T00:00:00Z
+    const w = PcapWriter.create(path, { baseNs: bootMs * 1e6, snaplen: 128 });
+    w.write(1_500_000, arp());
+    w.close();
+    const b = readFileSync(path);
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    assert.equal(v.getUint32(16, true), 128, 'snaplen in the header');
+    assert.equal(v.getUint32(24, true), bootMs / 1000);
+    assert.equal(v.getUint32(28, true), 1500);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.throws(() => PcapWriter.create('/tmp/x.pcap', { snaplen: 10 }), RewindError);
+  assert.throws(() => PcapWriter.create('/tmp/x.pcap', { baseNs: -1 }), RewindError);
+});
+
 test('an unwritable path is a RewindError naming the file', () => {
   assert.throws(() => PcapWriter.create('/nonexistent-dir/x.pcap'), (e: unknown) => e instanceof RewindError && e.message.includes('/nonexistent-dir/x.pcap'));
   assert.throws(() => PcapWriter.create(''), RewindError);
