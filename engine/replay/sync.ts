@@ -33,17 +33,38 @@ export function fieldSlots(components: Record<string, ComponentState>): string[]
   return out;
 }
 
-/** PageDigests that also report which pages it refreshed (for the RAM group hashes). */
+/**
+ * SHA-256 of one 4 KiB page into out[at..at+32). The host may supply a native
+ * implementation (engine/host/native-hash.ts): the digest is the same, only
+ * faster, and page hashing is most of the cost of a SYNC.
+ */
+export type PageHasher = (page: Uint8Array, out: Uint8Array, at: number) => void;
+
+const jsSha = new Sha256();
+export const jsPageHasher: PageHasher = (page, out, at) => {
+  out.set(jsSha.reset().update(page).digest(), at);
+};
+
+/** PageDigests refreshed with a chosen hasher, reporting which pages it refreshed (for the RAM group hashes). */
 class TrackedPageDigests extends PageDigests {
   private readonly tracker: DirtyCursor;
+  private readonly mem: PhysMemory;
+  private readonly pageHasher: PageHasher;
   lastDirty: Uint32Array = new Uint32Array(0);
-  constructor(memory: PhysMemory) {
+  constructor(memory: PhysMemory, hasher: PageHasher) {
     super(memory);
+    this.mem = memory;
+    this.pageHasher = hasher;
     this.tracker = memory.createDirtyCursor();
   }
   override refresh(): void {
-    this.lastDirty = this.tracker.collect();
-    super.refresh();
+    const dirty = this.tracker.collect();
+    this.lastDirty = dirty;
+    const mem = this.mem.mem;
+    for (let i = 0; i < dirty.length; i++) {
+      const off = dirty[i]! << 12;
+      this.pageHasher(mem.subarray(off, off + 4096), this.digests, dirty[i]! * 32);
+    }
   }
 }
 
@@ -75,12 +96,12 @@ export class SyncState {
   /** Hash of a group of all-zero pages. */
   readonly zeroGroupHash: Uint8Array;
 
-  constructor(machine: Machine, groupShift: number, slots?: string[]) {
+  constructor(machine: Machine, groupShift: number, slots?: string[], pageHasher: PageHasher = jsPageHasher) {
     this.machine = machine;
     this.groupShift = groupShift;
     this.slots = slots ?? fieldSlots(machine.registry.save());
     this.slots.forEach((s, i) => this.slotIndex.set(s, i));
-    this.digests = new TrackedPageDigests(machine.memory);
+    this.digests = new TrackedPageDigests(machine.memory, pageHasher);
     const pages = machine.memory.ramPages;
     this.groupCount = Math.ceil(pages / 2 ** groupShift);
     this.groupHashes = new Uint8Array(this.groupCount * GROUP_HASH_BYTES);

@@ -43,6 +43,20 @@ test('a recording replays exactly: outputs, every SYNC, END and the final state 
   assert.equal(toy.m.icount, rec.toy.m.icount);
 });
 
+test('a native page hasher gives the same SYNC hashes as the engine SHA-256', async () => {
+  const { nativePageHasher } = await import('../../../engine/host/native-hash.js');
+  const a = createToyPc(new ScriptedBoundary());
+  const sinkA = new MemorySink();
+  const recA = startRecording(a.m, sinkA, { bootWallMs: BOOT_MS, syncShift: 12, pageHasher: nativePageHasher });
+  recA.runner.run(100_000);
+  recA.runner.finishRecording();
+  const j = decodeJournal(sinkA.bytes());
+  const { toy, replay } = replayToy(j);
+  while (!replay.runner.run(1e6).journalEnd);
+  assert.equal(replay.boundary.syncsVerified, j.syncs.length);
+  assert.equal(toy.m.stateHash(), a.m.stateHash());
+});
+
 test('SYNC state hashes are Machine.stateHash() at that icount', () => {
   const rec = recordToy({ seed: 3, instructions: 200_000 });
   const { toy, replay } = replayToy(rec.journal);
