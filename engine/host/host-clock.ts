@@ -41,11 +41,31 @@ export function wallClockMs(): number {
   return Date.now();
 }
 
+/** What the loop needs from host time (tests pass a fake). */
+export interface LoopTimers {
+  nowMs(): number;
+  /** Calls `cb` after `ms`; returns a cancel function. */
+  setTimer(ms: number, cb: () => void): () => void;
+  /** Lets pending I/O callbacks run, then resolves. */
+  yieldToHost(): Promise<void>;
+}
+
+export const realTimers: LoopTimers = {
+  nowMs: () => Date.now(),
+  setTimer: (ms, cb) => {
+    const t = setTimeout(cb, ms);
+    return () => clearTimeout(t);
+  },
+  yieldToHost: () => new Promise<void>((resolve) => setImmediate(resolve)),
+};
+
 export interface LiveLoopOptions {
   /** Instructions per slice between host checks (default 100,000). */
   sliceInstructions?: number;
   /** Host clock mode: the clock to sample (null: virtual clock mode, no samples). */
-  hostClock?: HostClock | null;
+  hostClock?: { nowNs(): number } | null;
+  /** Host timers (default: the real ones). */
+  timers?: LoopTimers;
   /** Host ns between HOST_CLOCK samples while running (default 1 ms). */
   sampleIntervalNs?: number;
   /** The journal being written, flushed on time (record mode). */
@@ -64,6 +84,7 @@ export class LiveLoop {
   private readonly runner: Runner;
   private readonly live: LiveBoundary;
   private readonly opts: Required<Omit<LiveLoopOptions, 'hostClock' | 'journal'>> & Pick<LiveLoopOptions, 'hostClock' | 'journal'>;
+  private readonly timers: LoopTimers;
   private stopRequested = false;
   private wakeUp: (() => void) | null = null;
   private lastSampleNs = -Infinity;
@@ -73,9 +94,11 @@ export class LiveLoop {
   constructor(runner: Runner, live: LiveBoundary, opts: LiveLoopOptions = {}) {
     this.runner = runner;
     this.live = live;
+    this.timers = opts.timers ?? realTimers;
     this.opts = {
       sliceInstructions: opts.sliceInstructions ?? 100_000,
       hostClock: opts.hostClock ?? null,
+      timers: opts.timers ?? realTimers,
       sampleIntervalNs: opts.sampleIntervalNs ?? 1_000_000,
       journal: opts.journal ?? null,
       untilIcount: opts.untilIcount ?? Infinity,
@@ -98,14 +121,16 @@ export class LiveLoop {
   }
 
   private sleep(ms: number | null): Promise<void> {
-    const t = Date.now();
+    const tm = this.timers;
+    const t = tm.nowMs();
     return new Promise<void>((resolve) => {
-      const timer = ms === null ? null : setTimeout(() => this.wake(), ms);
+      let cancel: (() => void) | null = null;
       this.wakeUp = () => {
-        if (timer) clearTimeout(timer);
-        this.waitedMs += Date.now() - t;
+        if (cancel) cancel();
+        this.waitedMs += tm.nowMs() - t;
         resolve();
       };
+      if (ms !== null) cancel = tm.setTimer(ms, () => this.wake());
     });
   }
 
@@ -123,7 +148,8 @@ export class LiveLoop {
   async run(): Promise<RunnerResult> {
     const m = this.runner.machine;
     const o = this.opts;
-    let lastYield = Date.now();
+    const tm = this.timers;
+    let lastYield = tm.nowMs();
     this.sample(true);
     for (;;) {
       if (this.stopRequested) {
@@ -137,7 +163,7 @@ export class LiveLoop {
         // Nothing scheduled: only an input can wake the guest.
         if (this.live.pendingInputs === 0) await this.sleep(null);
         this.sample(true);
-        lastYield = Date.now();
+        lastYield = tm.nowMs();
         continue;
       }
       const clock = o.hostClock;
@@ -146,14 +172,14 @@ export class LiveLoop {
         if (aheadNs > 0) {
           await this.sleep(Math.min(Math.ceil(aheadNs / 1e6), o.maxSleepMs));
           this.sample(true);
-          lastYield = Date.now();
+          lastYield = tm.nowMs();
           continue;
         }
       }
       this.sample(false);
-      if (Date.now() - lastYield >= o.yieldMs) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        lastYield = Date.now();
+      if (tm.nowMs() - lastYield >= o.yieldMs) {
+        await tm.yieldToHost();
+        lastYield = tm.nowMs();
       }
     }
   }

@@ -62,6 +62,8 @@ export class ToyTimer implements Device {
   ticks = 0;
   periodInstr = 20_000;
   periodNs = 300_000;
+  /** Configuration (not state): a disabled timer never arms, so a halted toy can only be woken by input. */
+  enabled = true;
   private task: SchedTask | null = null;
   private ctx: DeviceContext | null = null;
   attach(ctx: DeviceContext): void {
@@ -71,6 +73,10 @@ export class ToyTimer implements Device {
   }
   private arm(): void {
     const ctx = this.ctx!;
+    if (!this.enabled) {
+      ctx.scheduler.cancel(this.task!);
+      return;
+    }
     if (ctx.clock.mode === 'host') ctx.scheduler.armAtNs(this.task!, ctx.nowNs() + this.periodNs);
     else ctx.scheduler.arm(this.task!, ctx.icount() + this.periodInstr);
   }
