@@ -95,7 +95,8 @@ export function parseRequest(p: string): GdbRequest {
     case 'g':
       return rest === '' ? { kind: 'readRegisters' } : bad(p, '"g" takes no arguments');
     case 'G': {
-      const data = fromHexBytes(rest);
+      // gdb may send "xx" for registers it has as unavailable: they read as 0 and the server skips them.
+      const data = fromHexBytes(rest.replace(/xx/g, '00'));
       return data && data.length > 0 ? { kind: 'writeRegisters', data } : bad(p, 'G needs hex register data');
     }
     case 'p': {

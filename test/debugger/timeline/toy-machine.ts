@@ -260,6 +260,7 @@ export class ToyMachine implements DebugTarget {
       this.exec();
       if (this.fault >= 0) {
         regs[REG.EIP] = saved; // faults restart the instruction
+        if (this.sub >= 8) return { reason: 'error', detail: 'triple fault (faults without progress)' };
         if (this.deliver(this.fault, 'exception')) return { reason: 'probe', detail: '' };
         if (this.stopAfter) return { reason: 'probe', detail: '' };
         continue;
@@ -426,6 +427,12 @@ export class ToyMachine implements DebugTarget {
         }
         return next(1 + mo.len);
       }
+      case 0xa1:
+        r[0] = this.load32(this.rd32(eip + 1));
+        return next(5);
+      case 0xa3:
+        this.store32(this.rd32(eip + 1), r[0]!);
+        return next(5);
       case 0x05:
         r[0] = r[0]! + this.rd32(eip + 1);
         this.setZf(r[0]!);
