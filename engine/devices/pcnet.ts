@@ -196,6 +196,27 @@ export class PcNet implements Device, PciFunction {
     return this.irqLevel;
   }
 
+  /** A read-only summary for the debugger's device view (no side effects). */
+  inspect(): Record<string, number | string | boolean> {
+    return {
+      mac: D.formatMac(this.mac),
+      ioBase: this.mappedBase,
+      dwio: this.dwio(),
+      swstyle: this.bcr[D.PCNET_BCR_SWS]! & 0xff,
+      csr0: this.csr[0]!,
+      csr3: this.csr[3]!,
+      mode: this.csr[15]!,
+      rdra: this.rdra,
+      rcvrl: this.rcvrl,
+      rxIndex: this.rxIndex,
+      tdra: this.tdra,
+      xmtrl: this.xmtrl,
+      txIndex: this.txIndex,
+      missedFrames: this.csr[112]!,
+      irq: this.irqLevel,
+    };
+  }
+
   /** H_RESET (PCI RST#): PCI configuration, BCRs, APROM, then S_RESET. */
   reset(): void {
     this.hardReset();
@@ -870,7 +891,8 @@ export class PcNet implements Device, PciFunction {
       else this.receive(this.txBuf, len, true);
       if (c15 & D.PCNET_CSR15_INTL) return;
     }
-    const wireLen = fcsByChip ? len : Math.max(0, len - D.ETH_FCS_LEN);
+    const wireLen = fcsByChip ? len : len - D.ETH_FCS_LEN;
+    if (wireLen <= 0) return; // nothing but (part of) a driver-supplied FCS
     const frame = this.txBuf.slice(0, wireLen);
     this.stats.txFrames++;
     ctx.output(OUTPUT.NET_TX, this.nicIndex, frame);

@@ -298,6 +298,11 @@ test('chained transmit: STP, middle and ENP descriptors make one frame; every OW
   assert.equal(readTx(h, 2, 1).status, 0x0000);
   assert.equal(readTx(h, 2, 2).status, 0x0100);
   assert.equal(h.rcsr(74), (3 + 1 - 8) & 0xffff, 'XMTRC: two\'s complement, 0 at the last descriptor; next is #3');
+  const info = h.nic.inspect();
+  assert.equal(info['txIndex'], 3);
+  assert.equal(info['xmtrl'], 8);
+  assert.equal(info['mac'], MAC);
+  assert.equal(info['ioBase'], IO);
   assert.equal(h.rcsr(34) | (h.rcsr(35) << 16), 0x12000 + 3 * 16, 'CXDA');
 });
 
