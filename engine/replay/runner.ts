@@ -196,6 +196,18 @@ export class Runner {
     return this.run(Infinity, icount);
   }
 
+  /**
+   * Takes a checkpoint here (also in the middle of history: the debugger keeps
+   * checkpoints dense near where the user is). Null in a plain live run.
+   */
+  takeCheckpoint(): Checkpoint<ReplayPosition> | null {
+    if (!this.checkpoints) throw new RewindError(ERR.STATE, 'this runner keeps no checkpoints');
+    const r = this.settle();
+    if (r) throw new RewindError(ERR.STATE, `cannot take a checkpoint: the machine stopped (${r.reason}) while settling`);
+    const pos = this.position();
+    return pos ? this.checkpoints.take(pos) : null;
+  }
+
   /** Restores a checkpoint and repositions the replay boundary to match (for the debugger). */
   restoreCheckpoint(cp: Checkpoint<ReplayPosition>): void {
     const b = this.boundary;

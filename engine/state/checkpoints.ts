@@ -18,7 +18,8 @@
  * (their pages merged into the next one) choosing each time the one whose
  * removal leaves the smallest gap relative to its age (distance from the
  * newest), so spacing grows roughly in proportion to age: logarithmic density.
- * The base and the newest checkpoint are never removed.
+ * The base and the newest checkpoint are never removed. Page copies are
+ * immutable and shared between checkpoints; memory counts each copy once.
  *
  * Each checkpoint also stores an opaque `position` (for replay: the journal
  * event index and output hash state), so whoever restores it can reposition
@@ -39,7 +40,7 @@ export interface Checkpoint<P> {
   /** Page index -> content, for pages changed since the previous checkpoint (base: all non-zero pages). */
   readonly pages: Map<number, Uint8Array>;
   readonly position: P;
-  /** Estimated bytes held by this checkpoint (pages + component records). */
+  /** Estimated bytes of this checkpoint's component records and page entries (page copies, shared, are counted once by the store). */
   bytes: number;
 }
 
@@ -55,6 +56,15 @@ export interface CheckpointStats {
 }
 
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
+/** Bookkeeping per page entry of a checkpoint (map entry), besides the page copy itself. */
+const PAGE_ENTRY_BYTES = 48;
+
+function samePage(a: Uint8Array, b: Uint8Array): boolean {
+  const x = new Int32Array(a.buffer, a.byteOffset, a.length >>> 2);
+  const y = new Int32Array(b.buffer, b.byteOffset, b.length >>> 2);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
 
 function isZero(page: Uint8Array): boolean {
   const w = new Int32Array(page.buffer, page.byteOffset, page.length >>> 2);
@@ -82,6 +92,8 @@ export class CheckpointStore<P = unknown> {
   private readonly extraDirty = new Set<number>();
   private nextId = 1;
   private totalBytes = 0;
+  /** How many checkpoints hold each page copy (copies are shared, never mutated). */
+  private readonly refs = new Map<Uint8Array, number>();
   private readonly stats = { taken: 0, thinned: 0, restores: 0, pagesRestored: 0 };
 
   constructor(machine: Machine, capBytes = DEFAULT_CHECKPOINT_CAP_BYTES) {
@@ -148,41 +160,71 @@ export class CheckpointStore<P = unknown> {
   }
 
   /**
-   * Takes a checkpoint of the machine now. Only extends history: the machine
-   * must be past the newest checkpoint (returns null and takes nothing when it
-   * is not, e.g. when re-running a stretch after a seek).
+   * Takes a checkpoint of the machine now and returns it. Usually this extends
+   * history (icount past the newest); it may also insert a checkpoint between
+   * two others (the debugger densifies history near where the user is). If
+   * one exists at this icount already, that one is returned.
    */
-  take(position: P): Checkpoint<P> | null {
+  take(position: P): Checkpoint<P> {
     const m = this.machine;
     const icount = m.icount;
-    const newest = this.newest();
-    if (newest !== null && icount <= newest.icount) return null;
-    const candidates = this.candidatePages(this.cps.length - 1);
+    const prevIndex = this.indexAtOrBefore(icount);
+    const prev = prevIndex >= 0 ? this.cps[prevIndex]! : null;
+    if (prev !== null && prev.icount === icount) return prev;
+    const next = this.cps[prevIndex + 1] ?? null;
+    const candidates = this.candidatePages(prevIndex);
     const pages = new Map<number, Uint8Array>();
     const mem = m.memory.mem;
-    let bytes = 0;
     const sorted = [...candidates].sort((x, y) => x - y);
     for (const p of sorted) {
       if (p >= m.memory.ramPages) continue;
       const off = p << PAGE_SHIFT;
       const page = mem.subarray(off, off + PAGE_SIZE);
-      if (isZero(page)) {
-        if (newest !== null) pages.set(p, ZERO_PAGE); // shared: costs nothing
-        continue;
+      const old = prev === null ? null : this.pageAt(prevIndex, p);
+      if (old !== null ? samePage(page, old) : isZero(page)) continue; // unchanged since prev
+      pages.set(p, isZero(page) ? ZERO_PAGE : page.slice());
+    }
+    if (next !== null) {
+      // `next` held its pages relative to prev; pages the new checkpoint changed but
+      // `next` did not must keep prev's content for `next`: share prev's copy.
+      for (const p of pages.keys()) {
+        if (!next.pages.has(p)) this.addPage(next, p, (prev === null ? null : this.pageAt(prevIndex, p)) ?? ZERO_PAGE);
       }
-      pages.set(p, page.slice());
-      bytes += PAGE_SIZE + 48;
     }
     const components = m.registry.save();
-    for (const name of Object.keys(components)) bytes += 64 + sizeOf(components[name]!.s);
-    const cp: Checkpoint<P> = { id: this.nextId++, icount, components, pages, position, bytes };
-    this.cps.push(cp);
-    this.totalBytes += bytes;
+    let stateBytes = 0;
+    for (const name of Object.keys(components)) stateBytes += 64 + sizeOf(components[name]!.s);
+    const cp: Checkpoint<P> = { id: this.nextId++, icount, components, pages: new Map(), position, bytes: stateBytes };
+    this.totalBytes += stateBytes;
+    for (const [p, d] of pages) this.addPage(cp, p, d);
+    this.cps.splice(prevIndex + 1, 0, cp);
     this.ref = cp;
     this.extraDirty.clear();
+    this.cursor.reset();
     this.stats.taken++;
     this.thin();
     return cp;
+  }
+
+  /** Adds a page to a checkpoint, counting the memory of each page copy once however many checkpoints share it. */
+  private addPage(cp: Checkpoint<P>, p: number, d: Uint8Array): void {
+    cp.pages.set(p, d);
+    cp.bytes += PAGE_ENTRY_BYTES;
+    this.totalBytes += PAGE_ENTRY_BYTES;
+    if (d === ZERO_PAGE) return;
+    const n = this.refs.get(d) ?? 0;
+    this.refs.set(d, n + 1);
+    if (n === 0) this.totalBytes += PAGE_SIZE;
+  }
+
+  private dropPage(d: Uint8Array): void {
+    this.totalBytes -= PAGE_ENTRY_BYTES;
+    if (d === ZERO_PAGE) return;
+    const n = this.refs.get(d)!;
+    if (n === 1) {
+      this.refs.delete(d);
+      this.totalBytes -= PAGE_SIZE;
+    } else this.refs.set(d, n - 1);
   }
 
   /** Content of page `p` at checkpoint index `i` (null: zeros). */
@@ -208,14 +250,7 @@ export class CheckpointStore<P = unknown> {
       const off = p << PAGE_SHIFT;
       const cur = mem.subarray(off, off + PAGE_SIZE);
       // Compare first: unchanged pages are not written (their digests and code caches stay valid).
-      let same = true;
-      for (let k = 0; k < PAGE_SIZE; k += 4) {
-        if (cur[k] !== want[k] || cur[k + 1] !== want[k + 1] || cur[k + 2] !== want[k + 2] || cur[k + 3] !== want[k + 3]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) continue;
+      if (samePage(cur, want)) continue;
       m.memory.writeBytes(off, want);
       n++;
     }
@@ -232,7 +267,8 @@ export class CheckpointStore<P = unknown> {
   truncateAfter(icount: number): void {
     while (this.cps.length > 0 && this.newest()!.icount > icount) {
       const cp = this.cps.pop()!;
-      this.totalBytes -= cp.bytes;
+      for (const d of cp.pages.values()) this.dropPage(d);
+      this.totalBytes -= cp.bytes - cp.pages.size * PAGE_ENTRY_BYTES;
       if (this.ref === cp) this.forgetRef(cp, this.cps.length - 1);
     }
   }
@@ -249,14 +285,12 @@ export class CheckpointStore<P = unknown> {
     const next = this.cps[i + 1]!;
     for (const [p, d] of cp.pages) {
       if (!next.pages.has(p)) {
-        next.pages.set(p, d);
-        const add = d === ZERO_PAGE ? 0 : PAGE_SIZE + 48;
-        next.bytes += add;
-        this.totalBytes += add;
-      }
+        next.pages.set(p, d); // the reference moves: memory unchanged
+        next.bytes += PAGE_ENTRY_BYTES;
+      } else this.dropPage(d);
     }
     this.cps.splice(i, 1);
-    this.totalBytes -= cp.bytes;
+    this.totalBytes -= cp.bytes - cp.pages.size * PAGE_ENTRY_BYTES; // its component state
     if (this.ref === cp) this.forgetRef(cp, i - 1);
     this.stats.thinned++;
   }
@@ -284,6 +318,7 @@ export class CheckpointStore<P = unknown> {
   clear(): void {
     this.cps.length = 0;
     this.totalBytes = 0;
+    this.refs.clear();
     this.ref = null;
     this.extraDirty.clear();
   }

@@ -88,6 +88,45 @@ test('memory stays under the cap: old checkpoints are thinned, spacing grows wit
   }
 });
 
+test('checkpoints inserted in the middle of history keep every seek exact, and memory counts shared pages once', () => {
+  const rec = recordToy({ seed: 59, instructions: 800_000, syncShift: 14 });
+  const end = rec.journal.end!.icount;
+  const rnd = prng(21);
+  const { toy, replay } = replayToy(rec.journal, 200_000);
+  while (!replay.runner.run(1_000_000).journalEnd);
+  const store = replay.runner.checkpoints!;
+  const before = store.count;
+  // Densify: seek to random points and take checkpoints there (inserted between existing ones).
+  for (let i = 0; i < 15; i++) {
+    replay.runner.seek(Math.floor(rnd() * end));
+    const cp = replay.runner.takeCheckpoint()!;
+    assert.equal(cp.icount, toy.m.icount);
+  }
+  assert.ok(store.count > before + 10);
+  const icounts = store.list().map((c) => c.icount);
+  assert.deepEqual(icounts, [...icounts].sort((a, b) => a - b), 'kept in icount order');
+  const ts = Array.from({ length: 25 }, () => Math.floor(rnd() * end));
+  const want = straightHashes(rec.journal, ts);
+  for (const t of ts) {
+    replay.runner.seek(t);
+    assert.equal(toy.m.stateHash(), want.get(t), `seek(${t})`);
+  }
+  // Memory: each page copy once. Recount from the checkpoints themselves.
+  const copies = new Set<Uint8Array>();
+  let entries = 0;
+  let zeroEntries = 0;
+  for (const c of store.list()) {
+    for (const d of c.pages.values()) {
+      entries++;
+      if (d.every((b) => b === 0)) zeroEntries++;
+      else copies.add(d);
+    }
+  }
+  const statesBytes = store.list().reduce((n, c) => n + c.bytes - c.pages.size * 48, 0);
+  assert.equal(store.bytes, copies.size * 4096 + entries * 48 + statesBytes);
+  assert.ok(zeroEntries >= 0);
+});
+
 test('restore rewrites only pages that differ', () => {
   const toy = createToyPc(new ScriptedBoundary());
   const store = new CheckpointStore<number>(toy.m);
@@ -107,9 +146,9 @@ test('restore rewrites only pages that differ', () => {
   assert.equal(toy.m.memory.read8(0x300000), 0);
   store.restore(b);
   assert.equal(toy.m.stateHash(), hB);
-  // take() only extends history.
+  // take() at an icount that has a checkpoint returns it.
   store.restore(a);
-  assert.equal(store.take(3), null);
+  assert.equal(store.take(3), a);
   assert.equal(store.nearestAtOrBefore(15_000), a);
   assert.equal(store.nearestAtOrBefore(25_000), b);
   assert.equal(store.nearestAtOrBefore(-1), null);
