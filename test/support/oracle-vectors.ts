@@ -22,11 +22,13 @@ export interface OracleCase {
   readonly regsOut: Uint32Array;
   readonly eipOut: number;
   readonly eflagsOut: number;
-  /** [vector, errorCode] of the exception the instruction raised, or null. */
-  readonly exc: readonly [number, number] | null;
+  /** [vector, errorCode] of the exception the instruction raised ([vector, errorCode, cr2] for #PF), or null. */
+  readonly exc: readonly number[] | null;
   /** Window bytes that changed: linear address -> new value. */
   readonly diffs: ReadonlyMap<number, number>;
   readonly ctx: {
+    /** A group the case belongs to besides its mnemonic (`fault`: page-boundary faults). */
+    readonly g?: string;
     readonly count?: number;
     readonly srcZero?: boolean;
     readonly addr?: number;
@@ -57,7 +59,7 @@ export function oraclePattern(a: number): number {
   return x >>> 24;
 }
 
-type RawCase = [string, number, string, number[], [number, string][], number[], [number, number] | null, number[], OracleCase['ctx']];
+type RawCase = [string, number, string, number[], [number, string][], number[], number[] | null, number[], OracleCase['ctx']];
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 

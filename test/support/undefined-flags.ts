@@ -115,21 +115,34 @@ export function undefinedFlags(mnemonic: string, ctx: UndefinedFlagsContext = {}
 }
 
 /**
- * True when the SDM leaves the destination operand itself undefined:
- * BSF/BSR with a zero source, SHLD/SHRD with a masked count above the operand
- * size, BSWAP with a 16-bit operand.
+ * The bits of the destination operand that the SDM leaves undefined (0 when
+ * the result is fully defined). Bits outside the operand (the upper half of a
+ * 32-bit register under a 16-bit operation) are never included: they must be
+ * preserved.
+ *  - BSF/BSR with a zero source: the whole destination;
+ *  - SHLD/SHRD with a masked count above the operand size: the whole destination;
+ *  - BSWAP with a 16-bit operand: the 16-bit destination;
+ *  - LAR with a 32-bit operand: bits 19:16 ("masked by 00FxFF00H").
  */
-export function undefinedDest(mnemonic: string, ctx: UndefinedFlagsContext = {}): boolean {
+export function undefinedDestBits(mnemonic: string, ctx: UndefinedFlagsContext = {}): number {
+  const all = ctx.opSize === 8 ? 0xff : ctx.opSize === 16 ? 0xffff : 0xffffffff;
   switch (mnemonic) {
     case 'bsf':
     case 'bsr':
-      return ctx.srcZero === true;
+      return ctx.srcZero === true ? all : 0;
     case 'shld':
     case 'shrd':
-      return ctx.count !== undefined && ctx.opSize !== undefined && (ctx.count & 0x1f) > ctx.opSize;
+      return ctx.count !== undefined && ctx.opSize !== undefined && (ctx.count & 0x1f) > ctx.opSize ? all : 0;
     case 'bswap':
-      return ctx.opSize === 16;
+      return ctx.opSize === 16 ? 0xffff : 0;
+    case 'lar':
+      return ctx.opSize === 32 ? 0x000f0000 : 0;
     default:
-      return false;
+      return 0;
   }
+}
+
+/** True when any bit of the destination operand is undefined (see undefinedDestBits). */
+export function undefinedDest(mnemonic: string, ctx: UndefinedFlagsContext = {}): boolean {
+  return undefinedDestBits(mnemonic, ctx) !== 0;
 }

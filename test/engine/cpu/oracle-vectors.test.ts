@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { repoRoot } from '../../util.js';
 import { loadOracleVectors, oraclePattern } from '../../support/oracle-vectors.js';
-import { undefinedFlags, undefinedDest, FLAG_AF, FLAG_CF, FLAG_OF, FLAGS_STATUS } from '../../support/undefined-flags.js';
+import { undefinedFlags, undefinedDest, undefinedDestBits, FLAG_AF, FLAG_CF, FLAG_OF, FLAGS_STATUS } from '../../support/undefined-flags.js';
 
 const file = loadOracleVectors(join(repoRoot, 'fixtures', 'oracle', 'int', 'vectors.json.gz'));
 
@@ -87,5 +87,8 @@ test('undefined-flag rules follow the SDM conditions on the masked count and the
   assert.equal(undefinedDest('shld', { count: 16, opSize: 16 }), false);
   assert.equal(undefinedDest('bsf', { srcZero: true }), true);
   assert.equal(undefinedDest('bsf', { srcZero: false }), false);
-  assert.equal(undefinedDest('bswap', { opSize: 16 }), true);
+  assert.equal(undefinedDestBits('bswap', { opSize: 16 }), 0xffff);
+  assert.equal(undefinedDestBits('bswap', { opSize: 32 }), 0);
+  assert.equal(undefinedDestBits('lar', { opSize: 32 }), 0x000f0000);
+  assert.equal(undefinedDestBits('bsr', { opSize: 16, srcZero: true }), 0xffff);
 });
