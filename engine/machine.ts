@@ -262,10 +262,19 @@ export class Machine implements InputSink, Snapshotable {
     for (let p = 0; p < this.memory.ramPages; p++) {
       const page = snap.pages.get(p);
       const off = p << PAGE_SHIFT;
-      if (page) this.memory.writeBytes(off, page);
-      else if (stamps[p] !== 0 && !isZero(mem.subarray(off, off + PAGE_SIZE))) this.memory.writeBytes(off, zero);
+      // Raw RAM by page index, as snapshot() reads it: not through the page map,
+      // which may show ROM or MMIO at a shadowed page (PAM) until the devices load.
+      if (page) this.writeRamPage(p, page);
+      else if (stamps[p] !== 0 && !isZero(mem.subarray(off, off + PAGE_SIZE))) this.writeRamPage(p, zero);
     }
     this.registry.load(snap.components);
+  }
+
+  private writeRamPage(p: number, data: Uint8Array): void {
+    const m = this.memory;
+    m.mem.set(data, p << PAGE_SHIFT);
+    m.writeStamp[p] = m.epoch;
+    if (m.codePages[p]) m.onCodeWrite(p);
   }
 
   /** The canonical state hash (SHA-256, hex) of the whole machine. */
