@@ -65,7 +65,7 @@ export class SymbolTable {
         // Among equal addresses the sort put the sized one first.
         let j = i;
         while (j > 0 && this.sorted[j - 1]!.addr === s.addr) j--;
-        return this.sorted[j]!.size > 0 || j === i ? this.sorted[j]! : s;
+        return this.sorted[j]!.size > 0 || s.size === 0 ? this.sorted[j]! : s;
       }
     }
     return null;
