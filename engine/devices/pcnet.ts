@@ -29,11 +29,15 @@
  * clear, a scheduler task polls it every CSR47 clock periods of 33 MHz in
  * virtual time (65,536 periods, 1.99 ms, when CSR47 = 0). Received frames
  * arrive only through the nondeterminism boundary (INPUT.NET_RX, target =
- * nicIndex) and are written to the ring immediately; a frame for which the
- * chip owns no descriptor is missed (CSR0.MISS, CSR112 += 1), as the real
- * chip's small FIFO would overflow. So the chip holds no frame between
- * accesses, and its state is its registers, ring positions and the poll
- * deadline (saved by the scheduler under the task name `pcnet<N>.poll`).
+ * nicIndex) from a virtual switch port, and cross a 10 Mbit/s wire: a frame
+ * that finds the wire idle reaches the chip at its input icount; frames that
+ * arrive while it is busy wait in the switch port's queue (64 frames, then
+ * dropped, invisibly to the guest) and follow one wire time (frame, pad, FCS,
+ * preamble and gap at 800 ns a byte) apart. A frame that reaches the chip
+ * when it owns no receive descriptor is missed (CSR0.MISS, CSR112 += 1), as
+ * the real chip's FIFO would overflow. The state is the registers, ring
+ * positions, the frames queued on the wire, and two deadlines the scheduler
+ * saves: `pcnet<N>.poll` and `pcnet<N>.wire`.
  *
  * Frames exchanged with the host never carry an FCS. On receive, frames
  * shorter than 60 bytes are zero-padded to 60 (as the sending station would
@@ -76,9 +80,9 @@ import { PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PAGE_RAM, PAGE_ROM, PAGE_UNMAPPED } f
 import type { SchedTask } from '../time/scheduler.js';
 import { INPUT, OUTPUT, type InputEvent } from '../replay/boundary.js';
 import { LOG, RateLimitedLog, nullLogger } from '../log.js';
-import { argError, checkInt } from '../errors.js';
+import { RewindError, ERR, argError, checkInt } from '../errors.js';
 import type { StateRecord } from '../state/snapshot.js';
-import { num, bool, intoTyped } from '../state/snapshot.js';
+import { num, bool, arr, intoTyped } from '../state/snapshot.js';
 import * as D from './pcnet-defs.js';
 
 export interface PcNetOptions {
@@ -96,6 +100,12 @@ export type PcNetTap = (direction: 'rx' | 'tx', frame: Uint8Array, guestNs: numb
 const CSR_COUNT = 128;
 const TX_BUF_SIZE = 16384;
 const PCI_CLOCK_KHZ = 33_000;
+/** 10BASE-T: one byte on the wire every 800 ns. */
+const WIRE_NS_PER_BYTE = 800;
+/** Preamble + start delimiter (8) and the inter-frame gap (12), in byte times. */
+const WIRE_OVERHEAD_BYTES = 20;
+/** Frames the switch port ahead of the NIC buffers while the wire is busy. */
+export const PCNET_WIRE_QUEUE_FRAMES = 64;
 /** PCI status bit: received master abort (set when a bus-master access finds nothing there). */
 const PCI_STATUS_RMA = 0x2000;
 const PCI_STATUS_W1C = 0xf900;
@@ -130,6 +140,10 @@ export class PcNet implements Device, PciFunction {
 
   private ctx: DeviceContext | null = null;
   private pollTask: SchedTask | null = null;
+  /** The wire from the switch: frames waiting for it, and when it is next idle (guest ns). */
+  private readonly wireQueue: Uint8Array[] = [];
+  private wireFreeNs = 0;
+  private wireTask: SchedTask | null = null;
   private mappedBase = -1;
   private readonly portHandler: PortHandler;
   private log: RateLimitedLog;
@@ -172,8 +186,9 @@ export class PcNet implements Device, PciFunction {
     this.ctx = ctx;
     this.log = new RateLimitedLog(ctx.logger);
     this.pollTask = ctx.scheduler.createTask(`${this.name}.poll`, () => this.onPollTimer());
+    this.wireTask = ctx.scheduler.createTask(`${this.name}.wire`, () => this.onWireIdle());
     ctx.registerInput(INPUT.NET_RX, this.nicIndex, (ev: InputEvent) => {
-      if (ev.data !== null) this.receiveFromWire(ev.data);
+      if (ev.data !== null) this.arriveFromSwitch(ev.data);
     });
   }
 
@@ -248,6 +263,9 @@ export class PcNet implements Device, PciFunction {
     b[D.PCNET_BCR_EECAS] = 0x0002;
     b[D.PCNET_BCR_SWS] = D.PCNET_BCR20_CSRPCNET;
     b[D.PCNET_BCR_PCILAT] = 0xff06;
+    this.wireQueue.length = 0;
+    this.wireFreeNs = 0;
+    if (this.wireTask && this.ctx) this.ctx.scheduler.cancel(this.wireTask);
     this.csr.fill(0);
     this.rdra = 0;
     this.tdra = 0;
@@ -899,15 +917,61 @@ export class PcNet implements Device, PciFunction {
     if (this.tap) this.tap('tx', frame, ctx.nowNs());
   }
 
-  // ---- receive ----
+  // ---- the wire ----
 
-  private receiveFromWire(frame: Uint8Array): void {
-    if (this.tap && this.ctx) this.tap('rx', frame, this.ctx.nowNs());
+  /** Time a frame of `len` bytes (without FCS) occupies a 10 Mbit/s wire, with preamble, pad, FCS and gap. */
+  private static wireNs(len: number): number {
+    return (Math.max(len, D.ETH_ZLEN) + D.ETH_FCS_LEN + WIRE_OVERHEAD_BYTES) * WIRE_NS_PER_BYTE;
+  }
+
+  /**
+   * A frame from the switch (a NET_RX input). If the wire is idle it reaches
+   * the chip now; otherwise it waits in the switch port's queue and follows
+   * the previous frame one wire time later, so a burst from the host arrives
+   * at 10 Mbit/s as on a real link and the guest sees MISS only if it cannot
+   * keep up. A full queue drops the frame (invisible to the guest, as a
+   * switch's drop would be).
+   */
+  private arriveFromSwitch(frame: Uint8Array): void {
     if (frame.length < D.ETH_HLEN || frame.length > D.ETH_MAX_FRAME) {
       this.stats.rxDropped++;
       this.log.log(LOG.WARN, this.name, 'rx-size', `received frame of ${frame.length} bytes dropped (Ethernet frames are ${D.ETH_HLEN}-${D.ETH_MAX_FRAME} bytes without FCS)`);
       return;
     }
+    const ctx = this.ctx!;
+    const now = ctx.nowNs();
+    if (this.wireQueue.length === 0 && now >= this.wireFreeNs) {
+      this.wireFreeNs = now + PcNet.wireNs(frame.length);
+      this.receiveFromWire(frame);
+      return;
+    }
+    if (this.wireQueue.length >= PCNET_WIRE_QUEUE_FRAMES) {
+      this.stats.rxDropped++;
+      this.log.log(LOG.INFO, this.name, 'wire-queue', `switch queue full (${PCNET_WIRE_QUEUE_FRAMES} frames): received frame dropped`);
+      return;
+    }
+    this.wireQueue.push(frame.slice());
+    if (!this.wireTask!.armed) ctx.scheduler.armAtNs(this.wireTask!, this.wireFreeNs);
+  }
+
+  private onWireIdle(): void {
+    const frame = this.wireQueue.shift();
+    if (frame === undefined) return;
+    const ctx = this.ctx!;
+    this.wireFreeNs = ctx.nowNs() + PcNet.wireNs(frame.length);
+    this.receiveFromWire(frame);
+    if (this.wireQueue.length > 0) ctx.scheduler.armAtNs(this.wireTask!, this.wireFreeNs);
+  }
+
+  /** Frames waiting on the wire (for tests and the debugger). */
+  get wireBacklog(): number {
+    return this.wireQueue.length;
+  }
+
+  // ---- receive ----
+
+  private receiveFromWire(frame: Uint8Array): void {
+    if (this.tap && this.ctx) this.tap('rx', frame, this.ctx.nowNs());
     // In loopback mode the receiver hears only the transmitter.
     if (this.csr[15]! & D.PCNET_CSR15_LOOP) {
       this.stats.rxDropped++;
@@ -1050,6 +1114,8 @@ export class PcNet implements Device, PciFunction {
       rxIndex: this.rxIndex,
       txIndex: this.txIndex,
       irq: this.irqLevel,
+      wireFreeNs: this.wireFreeNs,
+      wireQueue: this.wireQueue.map((f) => f.slice()),
     };
   }
 
@@ -1067,6 +1133,13 @@ export class PcNet implements Device, PciFunction {
     this.txIndex = num(s, 'txIndex') % this.xmtrl;
     // The line itself is saved by whoever owns it (PCI host / IRQ lines); only our view is restored.
     this.irqLevel = bool(s, 'irq');
+    this.wireFreeNs = num(s, 'wireFreeNs');
+    const q = arr(s, 'wireQueue');
+    if (q.length > PCNET_WIRE_QUEUE_FRAMES || !q.every((f) => f instanceof Uint8Array && f.length >= D.ETH_HLEN && f.length <= D.ETH_MAX_FRAME)) {
+      throw new RewindError(ERR.SNAPSHOT, `state field "wireQueue" must hold at most ${PCNET_WIRE_QUEUE_FRAMES} Ethernet frames`);
+    }
+    this.wireQueue.length = 0;
+    for (const f of q) this.wireQueue.push((f as Uint8Array).slice());
     this.remapPorts();
   }
 }

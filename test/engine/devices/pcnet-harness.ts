@@ -53,8 +53,19 @@ export interface Harness {
   rbcr(n: number): number;
   /** Frames the card transmitted (NET_TX outputs). */
   sent(): Uint8Array[];
-  /** Delivers a frame from the wire through the boundary's input routing. */
+  /**
+   * Delivers a frame from the switch through the boundary's input routing,
+   * then lets guest time pass until the 10 Mbit/s wire is idle again, so the
+   * next rx() reaches the chip at once.
+   */
   rx(frame: Uint8Array): void;
+  /** Delivers a frame without letting time pass (it may wait on a busy wire). */
+  rxNow(frame: Uint8Array): void;
+}
+
+/** Instructions (at 10 ns each) a frame of `len` bytes occupies the wire: (pad to 60 + FCS + preamble + gap) x 800 ns. */
+export function wireInstr(len: number): number {
+  return ((Math.max(len, 60) + 4 + 20) * 800) / 10;
 }
 
 export function makeHarness(opts: { events?: InputEvent[]; pci?: boolean; mac?: string } = {}): Harness {
@@ -94,6 +105,11 @@ export function makeHarness(opts: { events?: InputEvent[]; pci?: boolean; mac?: 
       return boundary.outputs.filter((o) => o.kind === OUTPUT.NET_TX).map((o) => o.data);
     },
     rx(frame) {
+      m.deliverInput({ kind: INPUT.NET_RX, icount: m.icount, target: 0, data: frame, value: 0 });
+      do m.run(wireInstr(1518));
+      while (nic.wireBacklog > 0);
+    },
+    rxNow(frame) {
       m.deliverInput({ kind: INPUT.NET_RX, icount: m.icount, target: 0, data: frame, value: 0 });
     },
   };

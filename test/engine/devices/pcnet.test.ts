@@ -699,22 +699,49 @@ test('APROM is writable only with BCR2.APROMWE', () => {
   assert.equal(h.m.ports.in8(IO), 0x02);
 });
 
-test('received frames enter through the boundary at their scheduled icount', () => {
+test('received frames enter through the boundary and cross a 10 Mbit/s wire: a burst is paced, not dumped', () => {
+  const f1 = frame(MAC, 60, 1); // 74 bytes: (74 + 4 + 20) x 800 ns = 78.4 us = 7,840 instructions on the wire
   const h = makeHarness({
     events: [
-      { kind: INPUT.NET_RX, icount: 5000, target: 0, data: frame(MAC, 60, 1), value: 0 },
+      { kind: INPUT.NET_RX, icount: 5000, target: 0, data: f1, value: 0 },
       { kind: INPUT.NET_RX, icount: 7000, target: 0, data: frame(MAC, 60, 2), value: 0 },
+      { kind: INPUT.NET_RX, icount: 7000, target: 0, data: frame(MAC, 20, 3), value: 0 },
     ],
   });
   bringUp(h);
   const seen: number[] = [];
   h.nic.tap = (dir, _f, ns) => seen.push(dir === 'rx' ? ns : -ns);
   h.m.run(6000);
-  assert.equal(h.nic.stats.rxFrames, 1);
-  assert.equal(readRx(h, 2, 1).status, 0x8000);
+  assert.equal(h.nic.stats.rxFrames, 1, 'the first frame finds the wire idle and arrives at its input icount');
   h.m.run(2000);
-  assert.equal(h.nic.stats.rxFrames, 2);
-  assert.deepEqual(seen, [50_000, 70_000], 'the tap sees guest time of delivery');
+  assert.equal(h.nic.stats.rxFrames, 1, 'the others wait while the first is on the wire');
+  assert.equal(h.nic.wireBacklog, 2);
+  h.m.run(100_000);
+  assert.equal(h.nic.stats.rxFrames, 3);
+  assert.equal(h.nic.wireBacklog, 0);
+  // 50 us, then + 78.4 us, then + 78.4 us (the second frame is also 74 bytes).
+  assert.deepEqual(seen, [50_000, 128_400, 206_800], 'delivered one wire time apart, in guest time');
+  assert.equal(readRx(h, 2, 2).status, 0x0340);
+});
+
+test('the switch queue holds 64 frames while the wire is busy and drops beyond; queued frames survive save/load', () => {
+  const h = makeHarness();
+  bringUp(h, { log2Rx: 7 });
+  for (let k = 0; k < 70; k++) h.rxNow(frame(MAC, 100, k));
+  assert.equal(h.nic.stats.rxFrames, 1);
+  assert.equal(h.nic.wireBacklog, 64);
+  assert.equal(h.nic.stats.rxDropped, 5, 'five dropped at the switch');
+  assert.equal(h.rcsr(0) & 0x1000, 0, 'a switch drop is not a MISS');
+  const snap = h.m.snapshot();
+  const h2 = makeHarness({ pci: false });
+  h2.m.restore(snap);
+  assert.equal(h2.nic.wireBacklog, 64);
+  assert.deepEqual(h2.nic.saveState(), h.nic.saveState());
+  for (const x of [h, h2]) x.m.run(64 * 11_840 + 10);
+  assert.equal(h.nic.stats.rxFrames, 65);
+  assert.equal(h2.m.stateHash(), h.m.stateHash());
+  assert.deepEqual(bytesAt(h2, RX_BUFS + 64 * BUF_STRIDE, 114), bytesAt(h, RX_BUFS + 64 * BUF_STRIDE, 114));
+  assert.deepEqual(bytesAt(h, RX_BUFS + 64 * BUF_STRIDE, 114), frame(MAC, 100, 64));
 });
 
 // ---- state ----

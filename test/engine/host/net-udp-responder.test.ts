@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { respond, inetChecksum, PingResponder, type ResponderStats } from './net-udp-responder.js';
 import { NetUdpBackend } from '../../../engine/host/net-udp.js';
-import { INPUT, OUTPUT } from '../../../engine/replay/boundary.js';
+import { OUTPUT } from '../../../engine/replay/boundary.js';
 import { makeHarness, bringUp, putTx, readRx, TX_BUFS, RX_BUFS, BUF_STRIDE, MAC_BYTES } from '../devices/pcnet-harness.js';
 
 const PEER_MAC = Uint8Array.of(0x02, 0x00, 0x00, 0x00, 0x00, 0x02);
@@ -86,7 +86,7 @@ test('a PCnet card resolves and pings the responder across the UDP backend', { t
     if (kind === OUTPUT.NET_TX && target === 0) nicPort.send(data);
   };
   nicPort.onFrame((f) => {
-    h.m.deliverInput({ kind: INPUT.NET_RX, icount: h.m.icount, target: 0, data: f, value: 0 });
+    h.rx(f); // delivered, and guest time passes while it crosses the wire
     arrived?.();
   });
   const next = (): Promise<void> => new Promise((r) => (arrived = r));
