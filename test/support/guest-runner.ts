@@ -47,6 +47,8 @@ export interface GuestRun {
   post: number;
   icount: number;
   machine: Machine;
+  /** The scripted boundary: `outputs` holds every output (serial, 0xE9, frames) with its icount. */
+  boundary: ScriptedBoundary;
 }
 
 export interface GuestOptions {
@@ -150,14 +152,16 @@ export async function loadGuestEngine(): Promise<EngineLoad> {
   }
   const dbg = await tryImport('engine/devices/debug-ports.js');
   const DebugPorts = dbg.mod?.['DebugPorts'] as (new () => Device) | undefined;
+  const parts = await loadPcParts();
   cached = {
     missing: null,
     engine: {
-      fullPc: false,
-      describe: `Machine + Cpu + ${typeof DebugPorts === 'function' ? 'DebugPorts' : 'a debug-port stand-in'}`,
+      fullPc: parts !== null,
+      describe: `Machine + Cpu + ${typeof DebugPorts === 'function' ? 'DebugPorts' : 'a debug-port stand-in'}${parts ? ' + PC devices (test assembly)' : ''}`,
       create(image, boundary, config) {
         const m = new Machine(config, { boundary, createCpu: (mm) => new (Cpu as CpuCtor)(mm) });
         m.addDevice(typeof DebugPorts === 'function' ? new DebugPorts() : new DebugPortsStandIn());
+        if (parts) parts.wire(m);
         m.memory.mapBios(image);
         m.reset();
         return m;
@@ -167,11 +171,63 @@ export async function loadGuestEngine(): Promise<EngineLoad> {
   return cached;
 }
 
+/**
+ * Until engine/pc.ts exists: the PC devices wired the way the datasheets put
+ * them (PIC pair -> CPU INTR and INTA; PIT IRQ0; COM1 IRQ4, COM2 IRQ3; RTC
+ * IRQ8; PCI host with the PCnet at 00:03.0 on INTA#). Null when any is missing.
+ */
+interface PcParts {
+  wire(m: Machine): void;
+}
+export let pcPartsMissing = '';
+async function loadPcParts(): Promise<PcParts | null> {
+  const names: [string, string][] = [
+    ['engine/devices/pic8259.js', 'Pic8259'],
+    ['engine/devices/pit8254.js', 'Pit8254'],
+    ['engine/devices/uart16550.js', 'Uart16550'],
+    ['engine/devices/cmos-rtc.js', 'CmosRtc'],
+    ['engine/devices/pci-host.js', 'PciHost'],
+    ['engine/devices/pcnet.js', 'PcNet'],
+  ];
+  const ctors: Record<string, new (...args: never[]) => unknown> = {};
+  for (const [file, name] of names) {
+    const r = await tryImport(file);
+    const c = r.mod?.[name];
+    if (typeof c !== 'function') {
+      pcPartsMissing = r.mod ? `${file.replace(/\.js$/, '.ts')} does not export ${name}` : r.why;
+      return null;
+    }
+    ctors[name] = c as new (...args: never[]) => unknown;
+  }
+  type Ctor<T> = new (...args: never[]) => T;
+  const Pic = ctors['Pic8259'] as unknown as Ctor<Device & { acknowledge(): number }>;
+  const Pit = ctors['Pit8254'] as unknown as Ctor<Device>;
+  const Uart = ctors['Uart16550'] as unknown as new (opts: { index: number }) => Device;
+  const Rtc = ctors['CmosRtc'] as unknown as Ctor<Device>;
+  const Pci = ctors['PciHost'] as unknown as Ctor<Device & { addFunction(addr: { device: number; fn: number }, fn: unknown): { setIntx(a: boolean): void } }>;
+  const Nic = ctors['PcNet'] as unknown as new (opts: { nicIndex: number; setIrq?: (l: boolean) => void }) => Device;
+  return {
+    wire(m: Machine): void {
+      const pic = m.addDevice(new Pic());
+      (m.cpu as unknown as { intAck: { acknowledge(): number } }).intAck = pic;
+      m.addDevice(new Pit());
+      m.addDevice(new Uart({ index: 0 }));
+      m.addDevice(new Uart({ index: 1 }));
+      m.addDevice(new Rtc());
+      const pci = m.addDevice(new Pci());
+      let intx: { setIntx(a: boolean): void } | null = null;
+      const nic = new Nic({ nicIndex: 0, setIrq: (level) => intx?.setIntx(level) });
+      intx = pci.addFunction({ device: 3, fn: 0 }, nic);
+      m.addDevice(nic);
+    },
+  };
+}
+
 /** Reads the last POST code from whatever debug-port device the machine has. */
 function lastPost(m: Machine): number {
   for (const d of m.devices) {
     const rec = d as unknown as Record<string, unknown>;
-    for (const k of ['post', 'postCode', 'lastPost']) {
+    for (const k of ['lastPostCode', 'post', 'postCode', 'lastPost']) {
       if (typeof rec[k] === 'number') return rec[k] as number;
     }
   }
@@ -200,6 +256,7 @@ export function runGuest(engine: GuestEngine, image: Uint8Array, opts: GuestOpti
     post: lastPost(m),
     icount: m.icount,
     machine: m,
+    boundary,
   };
 }
 
