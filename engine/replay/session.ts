@@ -69,11 +69,13 @@ export function startRecording(machine: Machine, sink: JournalSink | JournalEnco
  * from here into `sink`, the header naming the parent and embedding a
  * snapshot of this point.
  */
-export function startBranch(runner: Runner, sink: JournalSink, parentId: string, opts: RecordOptions): Recording {
+export function startBranch(runner: Runner, sink: JournalSink, parentId: string, opts: Omit<RecordOptions, 'bootWallMs'> = {}): Recording {
   const m = runner.machine;
-  const header = recordHeader(m, { ...opts, syncShift: runner.syncShift, groupShift: runner.sync.groupShift, parent: { journal: parentId, icount: m.icount } });
+  // The machine booted once: a branch keeps its boot time.
+  const bootWallMs = runner.boundary.wallClockAtBoot();
+  const header = recordHeader(m, { ...opts, bootWallMs, syncShift: runner.syncShift, groupShift: runner.sync.groupShift, parent: { journal: parentId, icount: m.icount } });
   const encoder = new JournalEncoder(sink, header, opts.flushBytes);
-  const boundary = new RecordBoundary(opts.bootWallMs, encoder);
+  const boundary = new RecordBoundary(bootWallMs, encoder);
   runner.goLive(boundary);
   return { runner, boundary, encoder };
 }

@@ -17,6 +17,8 @@ import { nativePageHasher } from '../../engine/host/native-hash.js';
 import { startRecording, startReplay } from '../../engine/replay/session.js';
 import { createToyPc, toyMachineConfig } from '../engine/replay/toy-pc.js';
 import { BOOT_MS, prng } from '../engine/replay/toy-session.js';
+import { loadGuestEngine, guestImage, type GuestEngine } from '../support/guest-runner.js';
+import type { Machine } from '../../engine/machine.js';
 
 export interface BenchResult {
   name: string;
@@ -85,8 +87,84 @@ function median(a: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
+/** The same measurements on the real CPU running a guest program (host clock mode, a sample per slice). */
+function realDrive(engine: GuestEngine, guest: string, total: number, mode: Mode, checkpointInterval = 0): { seconds: number; journal: JournalContents | null; m: Machine } {
+  const m = engine.create(guestImage(guest), new ScriptedBoundary([], BOOT_MS), { ramBytes: 32 * 1024 * 1024, clockMode: 'host' });
+  const sink = new MemorySink();
+  let push: LiveBoundary;
+  let runner: Runner;
+  let rec: ReturnType<typeof startRecording> | null = null;
+  if (mode === 'record') {
+    rec = startRecording(m, sink, { bootWallMs: BOOT_MS, checkpointInterval, pageHasher: nativePageHasher });
+    runner = rec.runner;
+    push = rec.boundary;
+  } else {
+    push = new LiveBoundary(BOOT_MS);
+    runner = new Runner(m, push, { checkpointInterval, pageHasher: nativePageHasher });
+  }
+  let hostNs = 0;
+  const t0 = cpuNow();
+  while (m.icount < total) {
+    const r = runner.run(SLICE, total);
+    if (r.reason !== 'budget' && r.reason !== 'until') break;
+    hostNs += 1_000_000;
+    push.push(INPUT.HOST_CLOCK, 0, null, hostNs);
+  }
+  if (rec) runner.finishRecording();
+  return { seconds: cpuNow() - t0, journal: rec ? decodeJournal(sink.bytes()) : null, m };
+}
+
+async function realBench(out: BenchResult[]): Promise<void> {
+  const load = await loadGuestEngine();
+  if (!load.engine) {
+    out.push({ name: 'replay.real.skipped', value: 0, unit: load.missing });
+    return;
+  }
+  const engine = load.engine;
+  const guest = 'bench-mem';
+  const total = 30_000_000;
+  let live = realDrive(engine, guest, total, 'live');
+  let rec = realDrive(engine, guest, total, 'record');
+  let cp = realDrive(engine, guest, total, 'record', 10_000_000);
+  for (let i = 0; i < 2; i++) {
+    const l = realDrive(engine, guest, total, 'live');
+    if (l.seconds < live.seconds) live = l;
+    const r = realDrive(engine, guest, total, 'record');
+    if (r.seconds < rec.seconds) rec = r;
+    const c = realDrive(engine, guest, total, 'record', 10_000_000);
+    if (c.seconds < cp.seconds) cp = c;
+  }
+  const journal = rec.journal!;
+  const replayOnce = (checkpointInterval: number) => {
+    const m = engine.create(guestImage(guest), new ScriptedBoundary([], BOOT_MS), { ramBytes: 32 * 1024 * 1024, clockMode: 'host' });
+    const { runner } = startReplay(m, journal, { checkpointInterval, pageHasher: nativePageHasher });
+    const t0 = cpuNow();
+    while (!runner.run(10_000_000).journalEnd);
+    return { seconds: cpuNow() - t0, runner };
+  };
+  let replay = replayOnce(0).seconds;
+  for (let i = 0; i < 2; i++) replay = Math.min(replay, replayOnce(0).seconds);
+  out.push({ name: `replay.real.live-speed`, value: +(total / live.seconds / 1e6).toFixed(1), unit: `M instr/s (${guest} on the real CPU, ${live.m.icount} instructions)` });
+  out.push({ name: 'replay.real.record-overhead', value: +((rec.seconds / live.seconds - 1) * 100).toFixed(1), unit: `% vs live (${journal.syncs.length} syncs, ${journal.events.length} inputs, ${journal.bytes} bytes)` });
+  out.push({ name: 'replay.real.replay-speed', value: +(live.seconds / replay).toFixed(2), unit: 'x live' });
+  out.push({ name: 'replay.real.checkpoint-overhead', value: +((cp.seconds / rec.seconds - 1) * 100).toFixed(1), unit: '% (checkpoints every 1e7 vs none)' });
+  out.push({ name: 'replay.real.journal-bytes-per-event', value: +((journal.bytes - journal.headerBytes.length) / journal.events.length).toFixed(1), unit: 'bytes (all records incl. syncs)' });
+  const { runner } = replayOnce(1_000_000);
+  const rnd = prng(5);
+  const times: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const t = Math.floor(rnd() * journal.end!.icount);
+    const t0 = process.hrtime.bigint();
+    runner.seek(t);
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  out.push({ name: 'replay.real.seek-median', value: +median(times).toFixed(1), unit: 'ms (checkpoints every 1e6)' });
+  out.push({ name: 'replay.real.seek-max', value: +Math.max(...times).toFixed(1), unit: 'ms' });
+}
+
 export async function bench(): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
+  await realBench(out);
   // Interleaved rounds, best of each: the host is shared, so take the least disturbed run.
   let live = drive('live');
   let rec = drive('record');

@@ -178,7 +178,7 @@ test('go live in the middle of a replay and record a branch; the branch replays 
   replay.runner.run(Infinity, X);
   const before = toy.m.stateHash();
   const sink = new MemorySink();
-  const branch = startBranch(replay.runner, sink, 'ab'.repeat(32), { bootWallMs: BOOT_MS, machineConfig: toyMachineConfig(toy.m) });
+  const branch = startBranch(replay.runner, sink, 'ab'.repeat(32), { machineConfig: toyMachineConfig(toy.m) });
   assert.equal(toy.m.boundary, branch.boundary);
   for (let i = 0; i < 30; i++) {
     branch.runner.run(5000);
@@ -189,6 +189,7 @@ test('go live in the middle of a replay and record a branch; the branch replays 
   const j = decodeJournal(sink.bytes());
   assert.equal(j.header.startIcount, X);
   assert.deepEqual(j.header.parent, { journal: 'ab'.repeat(32), icount: X });
+  assert.equal(j.header.bootWallMs, rec.journal.header.bootWallMs, 'a branch keeps the boot time');
   assert.ok(j.events.every((e) => e.icount > X), 'live inputs come after the branch point');
   // Replay the branch on a fresh machine: it starts from the embedded snapshot.
   const t2 = createToyPc(new ScriptedBoundary());
