@@ -6,13 +6,14 @@
 import { openSync, writeSync, closeSync, fsyncSync, renameSync, readFileSync, statSync } from 'node:fs';
 import { RewindError, ERR } from '../errors.js';
 import type { MachineSnapshot } from '../machine.js';
-import { decodeSnapshot, encodeSnapshot } from '../replay/snapshot-codec.js';
+import { decodeSnapshotWithReplay, encodeSnapshot, type SnapshotReplayInfo } from '../replay/snapshot-codec.js';
 
 /** Largest snapshot file accepted (RAM max 3.5 GiB is not loadable through one buffer anyway). */
 export const MAX_SNAPSHOT_FILE_BYTES = 2 * 1024 * 1024 * 1024 - 1;
 
-export function saveSnapshotFile(path: string, snap: MachineSnapshot): number {
-  const bytes = encodeSnapshot(snap);
+/** Writes `snap` (and, taken during a replay, where it is in the journal). Returns the bytes written. */
+export function saveSnapshotFile(path: string, snap: MachineSnapshot, replay: SnapshotReplayInfo | null = null): number {
+  const bytes = encodeSnapshot(snap, replay);
   const partial = `${path}.partial`;
   try {
     const fd = openSync(partial, 'w');
@@ -28,6 +29,10 @@ export function saveSnapshotFile(path: string, snap: MachineSnapshot): number {
 }
 
 export function loadSnapshotFile(path: string): MachineSnapshot {
+  return loadSnapshotFileWithReplay(path).snapshot;
+}
+
+export function loadSnapshotFileWithReplay(path: string): { snapshot: MachineSnapshot; replay: SnapshotReplayInfo | null } {
   let size: number;
   try {
     size = statSync(path).size;
@@ -35,5 +40,5 @@ export function loadSnapshotFile(path: string): MachineSnapshot {
     throw new RewindError(ERR.SNAPSHOT, `cannot open snapshot ${path}: ${(e as { code?: string }).code ?? 'error'}`);
   }
   if (size > MAX_SNAPSHOT_FILE_BYTES) throw new RewindError(ERR.SNAPSHOT, `snapshot ${path} is ${size} bytes, larger than the limit`);
-  return decodeSnapshot(new Uint8Array(readFileSync(path)), path);
+  return decodeSnapshotWithReplay(new Uint8Array(readFileSync(path)), path);
 }

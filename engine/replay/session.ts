@@ -11,7 +11,8 @@ import { RecordBoundary } from './record-boundary.js';
 import { ReplayBoundary } from './replay-boundary.js';
 import { Runner, type RunnerOptions } from './runner.js';
 import { fieldSlots } from './sync.js';
-import { decodeSnapshot, encodeSnapshot } from './snapshot-codec.js';
+import { decodeSnapshot, encodeSnapshot, type SnapshotReplayInfo } from './snapshot-codec.js';
+import type { MachineSnapshot } from '../machine.js';
 
 export const REWIND_VERSION = '0.1.0';
 
@@ -121,4 +122,34 @@ export function startReplay(machine: Machine, journal: JournalContents, opts: Om
   });
   const runner = new Runner(machine, boundary, { ...opts, syncShift: h.syncShift, groupShift: h.groupShift, slots: h.fields });
   return { runner, boundary };
+}
+
+/**
+ * Resumes a replay from a snapshot taken in the middle of it (a snapshot file
+ * with its replay position): the machine is restored and the journal
+ * continues from there, SYNC and output checks included. `journalId` is the
+ * journal's id (engine/host/journal-file.ts journalId) to check the snapshot
+ * belongs to it.
+ */
+export function startReplayFrom(
+  machine: Machine,
+  journal: JournalContents,
+  journalId: string,
+  from: { snapshot: MachineSnapshot; replay: SnapshotReplayInfo | null },
+  opts: Omit<RunnerOptions, 'slots' | 'syncShift' | 'groupShift'> = {},
+): Replay {
+  if (!from.replay) throw new RewindError(ERR.SNAPSHOT, 'snapshot was not taken during a replay: it has no journal position to resume from');
+  if (from.replay.journal !== journalId) throw new RewindError(ERR.SNAPSHOT, 'snapshot was taken during a replay of a different journal');
+  const pos = from.replay.position;
+  if (pos.eventIndex > journal.events.length || pos.syncIndex > journal.syncs.length) throw new RewindError(ERR.SNAPSHOT, 'snapshot position lies beyond the end of this journal');
+  checkMachine(machine, journal.header);
+  machine.restore(from.snapshot);
+  const r = startReplay(machine, { ...journal, header: { ...journal.header, snapshot: null, startIcount: machine.icount } }, opts);
+  r.boundary.reposition(pos);
+  return r;
+}
+
+/** What to store with a snapshot taken during a replay (see startReplayFrom). */
+export function replayInfo(replay: Replay, journalId: string): SnapshotReplayInfo {
+  return { journal: journalId, position: replay.boundary.position() };
 }

@@ -5,8 +5,13 @@
  *
  *   { magic: "rewind-snapshot", format: 1, icount, ramBytes,
  *     components: { name: { v: version, s: record } },
- *     pages: [[pageIndex, bin 4096], ...] }   (non-zero RAM pages, ascending)
+ *     pages: [[pageIndex, bin 4096], ...],   (non-zero RAM pages, ascending)
+ *     replay: nil | { journal: hex id, eventIndex, syncIndex, lastGoodSync,
+ *                     outChain: bin 32, outPending: bin } }
  *
+ * `replay` is present when the snapshot was taken during a replay: where in
+ * which journal, so a replay can resume from the snapshot and still verify
+ * the journal's SYNC records (output hash included).
  * Typed arrays in component records use the ext types of msgpack.ts.
  */
 import { RewindError, ERR } from '../errors.js';
@@ -14,13 +19,20 @@ import type { MachineSnapshot } from '../machine.js';
 import type { ComponentState, StateRecord } from '../state/snapshot.js';
 import { PAGE_SIZE } from '../memory/phys-memory.js';
 import { MsgWriter, unpackValue, type MsgValue } from './msgpack.js';
+import type { ReplayPosition } from './replay-boundary.js';
+
+/** Where a snapshot sits in a journal (journal = hex SHA-256 of the journal's header bytes). */
+export interface SnapshotReplayInfo {
+  journal: string;
+  position: ReplayPosition;
+}
 
 export const SNAPSHOT_MAGIC = 'rewind-snapshot';
 export const SNAPSHOT_FORMAT = 1;
 
-export function encodeSnapshot(snap: MachineSnapshot): Uint8Array {
+export function encodeSnapshot(snap: MachineSnapshot, replay: SnapshotReplayInfo | null = null): Uint8Array {
   const w = new MsgWriter(1 << 20);
-  w.mapHeader(6);
+  w.mapHeader(replay ? 7 : 6);
   w.str('magic');
   w.str(SNAPSHOT_MAGIC);
   w.str('format');
@@ -39,6 +51,11 @@ export function encodeSnapshot(snap: MachineSnapshot): Uint8Array {
     w.int(p);
     w.bin(snap.pages.get(p)!);
   }
+  if (replay) {
+    const p = replay.position;
+    w.str('replay');
+    w.value({ journal: replay.journal, eventIndex: p.eventIndex, syncIndex: p.syncIndex, lastGoodSync: p.lastGoodSync, outChain: p.output.chain, outPending: p.output.pending });
+  }
   return w.bytes().slice();
 }
 
@@ -48,6 +65,11 @@ function isMap(v: MsgValue | undefined): v is { [key: string]: MsgValue } {
 
 /** Decodes and validates a snapshot. `what` names the source in messages (a file name). */
 export function decodeSnapshot(bytes: Uint8Array, what = 'snapshot'): MachineSnapshot {
+  return decodeSnapshotWithReplay(bytes, what).snapshot;
+}
+
+/** Decodes a snapshot and, if it has one, its place in a journal. */
+export function decodeSnapshotWithReplay(bytes: Uint8Array, what = 'snapshot'): { snapshot: MachineSnapshot; replay: SnapshotReplayInfo | null } {
   const bad = (m: string): never => {
     throw new RewindError(ERR.SNAPSHOT, `${what}: ${m}`);
   };
@@ -81,5 +103,23 @@ export function decodeSnapshot(bytes: Uint8Array, what = 'snapshot'): MachineSna
     if (pages.has(p as number)) bad(`page ${String(p)} appears twice`);
     pages.set(p as number, d as Uint8Array);
   }
-  return { format: 1, icount: icount as number, ramBytes: ramBytes as number, components, pages };
+  let replay: SnapshotReplayInfo | null = null;
+  const rv = m['replay'] ?? null;
+  if (rv !== null) {
+    if (!isMap(rv)) bad('replay is not a map');
+    const r = rv as { [key: string]: MsgValue };
+    const int = (k: string): number => {
+      const x = r[k];
+      if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < -1) bad(`replay.${k} is not an integer`);
+      return x as number;
+    };
+    const chain = r['outChain'], pending = r['outPending'];
+    if (typeof r['journal'] !== 'string') bad('replay.journal is not a string');
+    if (!(chain instanceof Uint8Array) || chain.length !== 32 || !(pending instanceof Uint8Array)) bad('replay output hash state is malformed');
+    replay = {
+      journal: r['journal'] as string,
+      position: { eventIndex: int('eventIndex'), syncIndex: int('syncIndex'), lastGoodSync: int('lastGoodSync'), output: { chain: chain as Uint8Array, pending: pending as Uint8Array } },
+    };
+  }
+  return { snapshot: { format: 1, icount: icount as number, ramBytes: ramBytes as number, components, pages }, replay };
 }

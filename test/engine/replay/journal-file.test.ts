@@ -13,11 +13,11 @@ import { fileURLToPath } from 'node:url';
 import { RewindError } from '../../../engine/errors.js';
 import { INPUT, ScriptedBoundary } from '../../../engine/replay/boundary.js';
 import { JournalFile, readJournalFile, imageEntry, bundledImage, checkImage, journalId } from '../../../engine/host/journal-file.js';
-import { saveSnapshotFile, loadSnapshotFile } from '../../../engine/host/snapshot-file.js';
-import { recordHeader, startRecording } from '../../../engine/replay/session.js';
+import { saveSnapshotFile, loadSnapshotFile, loadSnapshotFileWithReplay } from '../../../engine/host/snapshot-file.js';
+import { recordHeader, startRecording, startReplayFrom, replayInfo } from '../../../engine/replay/session.js';
 import { STOP } from '../../../engine/device.js';
 import { createToyPc, toyMachineConfig } from './toy-pc.js';
-import { BOOT_MS, replayToy } from './toy-session.js';
+import { BOOT_MS, replayToy, recordToy } from './toy-session.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'rewind-replay-'));
@@ -136,4 +136,26 @@ test('snapshot files round-trip a machine mid-run and reject corrupt files', () 
       assert.ok(e instanceof RewindError, String(e));
     }
   }
+});
+
+test('a snapshot taken in the middle of a replay resumes it, still verifying every later SYNC and END', () => {
+  const rec = recordToy({ seed: 61, instructions: 400_000, syncShift: 13 });
+  const id = journalId(rec.journal);
+  const { toy, replay } = replayToy(rec.journal);
+  replay.runner.run(Infinity, 201_234);
+  const path = join(tmp, 'mid.rwsnap');
+  saveSnapshotFile(path, toy.m.snapshot(), replayInfo(replay, id));
+  const verifiedBefore = replay.boundary.syncsVerified;
+  const t2 = createToyPc(new ScriptedBoundary());
+  const r2 = startReplayFrom(t2.m, rec.journal, id, loadSnapshotFileWithReplay(path));
+  assert.equal(t2.m.icount, 201_234);
+  assert.equal(t2.m.stateHash(), toy.m.stateHash());
+  while (!r2.runner.run(1e6).journalEnd);
+  assert.equal(r2.boundary.endVerified, true);
+  assert.equal(r2.boundary.syncsVerified, rec.journal.syncs.length - verifiedBefore);
+  assert.equal(t2.m.stateHash(), rec.finalHash);
+  const t3 = createToyPc(new ScriptedBoundary());
+  assert.throws(() => startReplayFrom(t3.m, rec.journal, 'ff'.repeat(32), loadSnapshotFileWithReplay(path)), /different journal/);
+  saveSnapshotFile(path, toy.m.snapshot());
+  assert.throws(() => startReplayFrom(t3.m, rec.journal, id, loadSnapshotFileWithReplay(path)), /no journal position/);
 });
