@@ -75,6 +75,8 @@ export class Machine implements InputSink, Snapshotable {
   private stopDetail = '';
   private exitCode = 0;
   private resetPending: string | null = null;
+  /** End of the slice the CPU is running, or -1 between slices. */
+  private runningSliceEnd = -1;
   resets = 0;
 
   constructor(config: MachineConfig, deps: MachineDeps) {
@@ -123,6 +125,14 @@ export class Machine implements InputSink, Snapshotable {
     this.registry.add(this.scheduler);
     this.registry.add(this.cpu);
     this.pageDigests = new PageDigests(this.memory);
+    // A device that arms a deadline inside the running slice (the guest
+    // programs a timer) must end the slice in time for it.
+    this.scheduler.onEarlierDeadline = (due) => {
+      if (due < this.runningSliceEnd) {
+        if (this.cpu.endSlice) this.cpu.endSlice();
+        else this.cpu.stopRequested = true;
+      }
+    };
     this.inputHandlers.set(INPUT.HOST_CLOCK, (ev) => this.clock.rebase(ev.icount, ev.value));
   }
 
@@ -196,27 +206,35 @@ export class Machine implements InputSink, Snapshotable {
       }
       if (this.stopReason !== null) return this.finish();
       if (now >= end) return { reason: now >= untilIcount ? STOP.UNTIL : STOP.BUDGET, detail: '', exitCode: 0 };
-      const nextInput = this.boundary.nextInputIcount();
-      let stop = end;
-      if (this.scheduler.nextDueIcount < stop) stop = this.scheduler.nextDueIcount;
-      if (nextInput < stop) stop = nextInput;
+      const stop = this.sliceEnd(end);
       if (stop <= now) continue;
       cpu.stopRequested = false;
+      this.runningSliceEnd = stop;
       cpu.run(stop);
-      if (this.stopReason !== null) {
-        return this.finish();
-      }
+      this.runningSliceEnd = -1;
+      if (this.stopReason !== null) return this.finish();
       if (this.resetPending !== null) continue;
-      if (cpu.halted && cpu.icount < stop) {
-        // Idle: credit idle instructions up to the next event. With no timer
-        // and no pending input only a live input can wake the CPU, so return
-        // rather than let the budget decide how far the icount moves.
+      if (cpu.halted) {
+        // Idle: credit idle instructions up to the next event (recomputed: the
+        // slice may have armed new deadlines). With no timer and no pending
+        // input only a live input can wake the CPU, so return rather than let
+        // the budget decide how far the icount moves.
         if (this.scheduler.nextDueIcount === Infinity && this.boundary.nextInputIcount() === Infinity) {
           return { reason: STOP.HALTED, detail: 'halted with nothing scheduled', exitCode: 0 };
         }
-        cpu.icount = stop;
+        const next = this.sliceEnd(end);
+        if (next > cpu.icount) cpu.icount = next;
       }
     }
+  }
+
+  /** The end of the next slice: the nearest of the budget end, the next deadline and the next input. */
+  private sliceEnd(end: number): number {
+    let stop = end;
+    if (this.scheduler.nextDueIcount < stop) stop = this.scheduler.nextDueIcount;
+    const nextInput = this.boundary.nextInputIcount();
+    if (nextInput < stop) stop = nextInput;
+    return stop;
   }
 
   private finish(): RunResult {

@@ -18,6 +18,13 @@ export interface CpuCore extends Snapshotable {
   run(stopIcount: number): void;
   /** Set to make run() return at the next instruction boundary. */
   stopRequested: boolean;
+  /**
+   * Makes run() return at the next instruction boundary, even from the fast
+   * loop (sets stopRequested and whatever the core needs to notice it). The
+   * machine calls it when a device arms a deadline earlier than the end of
+   * the slice being run.
+   */
+  endSlice?(): void;
   /** Power-on / RESET# state. */
   reset(): void;
 }

@@ -40,6 +40,11 @@ export class Scheduler implements Snapshotable {
   private readonly byName = new Map<string, SchedTask>();
   /** The nearest deadline over all armed tasks (Infinity if none). */
   nextDueIcount = Infinity;
+  /**
+   * Called when the nearest deadline moves earlier (a task armed while the
+   * CPU is running a slice): the machine uses it to end the slice in time.
+   */
+  onEarlierDeadline: (dueIcount: number) => void = () => {};
   readonly clock: GuestClock;
 
   constructor(clock: GuestClock) {
@@ -82,7 +87,9 @@ export class Scheduler implements Snapshotable {
     let min = Infinity;
     const ts = this.tasks;
     for (let i = 0; i < ts.length; i++) if (ts[i]!.dueIcount < min) min = ts[i]!.dueIcount;
+    const earlier = min < this.nextDueIcount;
     this.nextDueIcount = min;
+    if (earlier) this.onEarlierDeadline(min);
   }
 
   private rederiveNsDeadlines(): void {

@@ -35,6 +35,9 @@ class ToyCpu implements CpuCore {
       if (this.icount === this.haltAt) this.halted = true;
     }
   }
+  endSlice(): void {
+    this.stopRequested = true;
+  }
   reset(): void {
     this.acc = 0;
     this.halted = false;
@@ -84,6 +87,41 @@ test('a halted CPU skips to the next deadline; with nothing scheduled, run retur
   const r = m.run(1_000_000);
   assert.equal(r.reason, STOP.HALTED);
   assert.equal(m.icount, 100_005);
+});
+
+test('a deadline armed inside a running slice ends the slice in time for it', () => {
+  const { m, toy } = mk();
+  const fired: number[] = [];
+  const t = m.scheduler.createTask('t', (now) => fired.push(now));
+  // A "device" armed by the guest at icount 10 for icount 40, while the CPU runs a slice to 1000.
+  const arm = m.scheduler.createTask('arm', () => {});
+  m.scheduler.arm(arm, 10);
+  const origRun = toy.run.bind(toy);
+  toy.run = (stop: number) => {
+    origRun(Math.min(stop, toy.icount < 20 ? 20 : stop));
+    if (toy.icount === 20 && !t.armed && fired.length === 0) {
+      m.scheduler.arm(t, 40);
+      origRun(stop);
+    }
+  };
+  m.run(1000);
+  assert.deepEqual(fired, [40]);
+});
+
+test('a halted CPU wakes for a deadline armed during its last slice', () => {
+  const { m, toy } = mk();
+  toy.haltAt = 5;
+  const fired: number[] = [];
+  const t = m.scheduler.createTask('t', (now) => fired.push(now));
+  const origRun = toy.run.bind(toy);
+  toy.run = (stop: number) => {
+    origRun(stop);
+    if (toy.halted && !t.armed && fired.length === 0) m.scheduler.arm(t, 300);
+  };
+  const keep = m.scheduler.createTask('keepalive', () => {});
+  m.scheduler.arm(keep, 100_000);
+  m.run(1000);
+  assert.deepEqual(fired, [300], 'the idle skip stopped at the new deadline, not at the old slice end');
 });
 
 test('a stop requested by a device ends the run with its reason and exit code', () => {
