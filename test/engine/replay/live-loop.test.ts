@@ -12,7 +12,8 @@ import { INPUT, ScriptedBoundary } from '../../../engine/replay/boundary.js';
 import { MemorySink, decodeJournal } from '../../../engine/replay/journal.js';
 import { startRecording } from '../../../engine/replay/session.js';
 import { LiveLoop, type LoopTimers } from '../../../engine/host/host-clock.js';
-import { attachSerialInput } from '../../../engine/host/live-input.js';
+import { attachSerialInput, attachFrameInput } from '../../../engine/host/live-input.js';
+import { LiveBoundary } from '../../../engine/replay/live-boundary.js';
 import { STOP } from '../../../engine/device.js';
 import { createToyPc, toyMachineConfig } from './toy-pc.js';
 import { BOOT_MS, replayToy } from './toy-session.js';
@@ -98,4 +99,25 @@ test('virtual clock mode: a guest halted with nothing scheduled waits for stdin 
   t2.timer.reset();
   while (!replay.runner.run(1e6).journalEnd);
   assert.equal(t2.m.stateHash(), toy.m.stateHash());
+});
+
+test('frames from a network backend are queued for the NIC and wake the loop; oversized ones are dropped with a reason', () => {
+  const live = new LiveBoundary(BOOT_MS);
+  let cb: ((f: Uint8Array) => void) | null = null;
+  let wakes = 0;
+  const drops: string[] = [];
+  attachFrameInput(live, { wake: () => wakes++ }, { onFrame: (f) => void (cb = f) }, 1, (why) => drops.push(why));
+  cb!(new Uint8Array(60));
+  cb!(new Uint8Array(70_000));
+  assert.equal(live.pendingInputs, 1);
+  assert.equal(wakes, 1);
+  assert.match(drops[0]!, /larger than 65536/);
+  const got: number[] = [];
+  live.deliverDue(0, { deliverInput: (ev) => got.push(ev.kind, ev.target, ev.icount, ev.data!.length) });
+  assert.deepEqual(got, [INPUT.NET_RX, 1, 0, 60]);
+  // A long serial paste is split into journal-sized inputs rather than refused.
+  live.push(INPUT.SERIAL, 0, new Uint8Array(150_000));
+  assert.equal(live.pendingInputs, 3);
+  assert.throws(() => live.push(INPUT.HOST_CLOCK, 0, null, 1.5), /whole non-negative ns/);
+  assert.throws(() => live.push(INPUT.SERIAL, 300, new Uint8Array(1)), /target/);
 });
