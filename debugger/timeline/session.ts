@@ -757,7 +757,9 @@ export class Session {
       const leftBranch = false;
       const t = this.target;
       if (t.icount >= t.historyEnd) return this.stop('history-end', 'forward', null, leftBranch, 'end of recorded history');
-      return this.forwardStop(await this.stepOnce(opts), leftBranch, 'step');
+      const res = await this.stepOnce(opts);
+      if (!res.hit && !res.cancelled && res.stop?.reason === 'until' && t.halted) return this.forwardStop(await this.skipIdle(opts), leftBranch, 'step');
+      return this.forwardStop(res, leftBranch, 'step');
     });
   }
 
@@ -778,6 +780,25 @@ export class Session {
     return this.forward(probe, this.target.halted ? Infinity : start.icount + 1, opts);
   }
 
+  /**
+   * From a halted CPU: to the end of the idle span, the position just before
+   * whatever wakes it (so that stepping back from there lands on the HLT).
+   */
+  private async skipIdle(opts: RunOptions): ReturnType<Session['forward']> {
+    const probe = new RunProbe(this, []);
+    probe.opAllInsns = true;
+    probe.opInsn = () => true;
+    probe.opEvents = EV_DELIVERY;
+    probe.opEvent = (ev) => ev.kind === 'interrupt' && ev.source !== 'software';
+    probe.finish();
+    const res = await this.forward(probe, Infinity, opts);
+    if (res.hit && res.hit.pos.sub > 0) {
+      this.seekPos({ icount: res.hit.pos.icount, sub: res.hit.pos.sub - 1 });
+      return { stop: { reason: 'until', detail: '' }, hit: null, cancelled: false };
+    }
+    return res.hit ? { ...res, hit: null, stop: { reason: 'until', detail: '' } } : res;
+  }
+
   /** Steps over CALL, INT n and REP string instructions, and over interrupts and faults taken meanwhile. */
   next(opts: RunOptions = {}): Promise<StopInfo> {
     return this.guard(async () => {
@@ -794,6 +815,11 @@ export class Session {
       // run until the handler returns to this instruction and step again.
       for (let attempt = 0; ; attempt++) {
         const res = await this.stepOnce(opts);
+        if (!res.hit && !res.cancelled && res.stop?.reason === 'until' && t.halted) {
+          // HLT: wait for the interrupt, let its handler run, stop where it returns.
+          const pc = this.linearPc();
+          return this.forwardStop(await this.runToReturn(pc, t.readReg(REG.SS), this.stackPtr(), opts), false, 'step');
+        }
         if (!res.hit || res.hit.kind !== 'op' || !res.hit.event || attempt >= 16) return this.forwardStop(res, false, 'step');
         const back = await this.runToReturn(lin0, ss0, esp0, opts);
         if (!back.hit || back.hit.kind !== 'op') return this.forwardStop(back, false, 'step');
@@ -918,8 +944,10 @@ export class Session {
       const leftBranch = t.onBranch;
       const from = this.position;
       const linS = this.linearPc();
+      const eipS = t.readReg(REG.EIP) >>> 0;
       const espS = this.stackPtr();
       const ssS = t.readReg(REG.SS);
+      const code32 = t.codeIs32();
       // Where does a plain reverse step land?
       let prev: Hit | null | 'cancelled';
       if (from.sub > 0) {
@@ -946,10 +974,29 @@ export class Session {
           const c = this.classifyAt(lin);
           return (c.kind === INSN.CALL || c.kind === INSN.INT || c.kind === INSN.REP) && ((lin + c.length) >>> 0) === linS;
         };
+        // Interrupted before any instruction ran here (a halted CPU woken by an
+        // interrupt): recognise the delivery by the frame it pushed, and take the
+        // position just before it.
+        p.opEvents = EV_DELIVERY;
+        p.opEvent = (ev, pos) => {
+          if (ev.kind !== 'interrupt' || ev.source === 'software' || pos.sub === 0) return false;
+          const esp = t.readReg(REG.ESP) >>> 0;
+          const w = code32 ? 4 : 2;
+          const frame = this.readLinear(esp, 5 * w);
+          if (!frame) return false;
+          const word = (i: number): number => (w === 4 ? (frame[i * 4]! | (frame[i * 4 + 1]! << 8) | (frame[i * 4 + 2]! << 16) | (frame[i * 4 + 3]! << 24)) >>> 0 : frame[i * 2]! | (frame[i * 2 + 1]! << 8));
+          if (word(0) !== eipS) return false;
+          if ((esp + 3 * w) >>> 0 !== espS && word(3) !== espS) return false;
+          const prevPos = { icount: pos.icount, sub: pos.sub - 1 };
+          if (comparePos(prevPos, p.limit) < 0) p.hit = { pos: prevPos, kind: 'op', point: null, watch: null, event: null };
+          return false;
+        };
         return p.finish();
       };
       const r = await this.scanBack(q, makeProbe, opts);
       if (r === null || r === 'cancelled') return this.reverseResult(r === null ? null : 'cancelled', leftBranch);
+      // Interrupted while halted: the instruction at our level is the HLT before the idle span.
+      if (t.halted) return this.reverseResult(await this.scanBack(this.position, () => this.anyPositionProbe(), opts, this.position.icount - 1), leftBranch);
       // A REP found this way is its last iteration: go back to its first.
       const linR = this.linearPc();
       const cr = this.classifyAt(linR);

@@ -30,7 +30,7 @@ function allPositions(end: number): { pos: Position; hash: string; eip: number }
     events: EV_DELIVERY,
     onEvent: () => {
       // (icount, 0) exists before the first delivery too: its state is the straight run's.
-      if (m.sub === 1) out.push({ pos: { icount: m.icount, sub: 0 }, hash: '', eip: -1 });
+      if (m.sub === 1 && out[out.length - 1]?.pos.icount !== m.icount) out.push({ pos: { icount: m.icount, sub: 0 }, hash: '', eip: -1 });
       note();
       return false;
     },
@@ -68,18 +68,23 @@ test('seek(t) gives the same state as a straight run stopped at t, for random t'
 });
 
 test('reverse-step lands on the exact previous position, across interrupts and exceptions', async () => {
-  const positions = allPositions(600);
+  const end = exitIcount() - 1;
+  const positions = allPositions(end);
   assert.ok(positions.some((p) => p.pos.sub > 0), 'the run has handler entries (sub-positions)');
-  const { s, m } = newSession();
-  s.seek(600);
-  for (let i = positions.length - 2; i >= positions.length - 250; i--) {
+  const { s, m, prog } = newSession();
+  s.seek(end);
+  const seen = new Set<number>();
+  for (let i = positions.length - 2; i >= 0; i--) {
     const r = await s.reverseStep();
     assert.equal(r.kind, 'step');
     assert.deepEqual(s.position, positions[i]!.pos, `reverse step #${positions.length - 1 - i}`);
     assert.equal(m.stateHash(), positions[i]!.hash);
+    seen.add(s.linearPc());
   }
+  for (const l of ['ud', 'timer', 'soft', 'rep', 'hlt']) assert.ok(seen.has(prog.at(l)), `walked back through ${l}`);
+  assert.equal((await s.reverseStep()).kind, 'history-begin');
   // And forward again over the same positions.
-  for (let i = positions.length - 249; i < positions.length; i++) {
+  for (let i = 1; i < positions.length; i++) {
     const r = await s.step();
     assert.deepEqual(s.position, positions[i]!.pos, `forward step to #${i}`);
     assert.equal(m.stateHash(), positions[i]!.hash);
@@ -387,4 +392,25 @@ test('evaluate, registers, symbolize without symbols, and argument errors', () =
   assert.throws(() => s.writeRegister('xyz', 1), /unknown register/);
   assert.throws(() => s.readMemory(0xfffff000, 4), /not mapped/);
   assert.equal(EV.HLT, 128);
+});
+
+test('HLT: step skips the idle span, next waits for the handler to return, reverse-next goes back to the HLT', async () => {
+  const { s, prog, m } = newSession();
+  const b = s.addPoint({ type: 'break', addr: prog.at('hlt') });
+  await s.continue();
+  s.removePoint(b.id);
+  const atHlt = s.position;
+  await s.step();
+  assert.equal(m.halted, true);
+  assert.ok(s.position.icount > atHlt.icount + 1, 'idle instructions skipped');
+  await s.step();
+  assert.equal(s.linearPc(), prog.at('timer'), 'then the waking interrupt');
+  await s.reverseStep();
+  await s.reverseStep();
+  assert.deepEqual(s.position, atHlt);
+  await s.next();
+  assert.equal(s.linearPc(), prog.at('exit'));
+  assert.equal(m.halted, false);
+  await s.reverseNext();
+  assert.deepEqual(s.position, atHlt);
 });

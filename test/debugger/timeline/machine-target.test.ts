@@ -1,0 +1,152 @@
+/**
+ * The session on the real engine: guests of fixtures/guests recorded, then
+ * replayed with checkpoints through MachineTarget. Skips, saying why, while
+ * the CPU is missing.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ScriptedBoundary } from '../../../engine/replay/boundary.js';
+import { MemorySink, decodeJournal, type JournalContents } from '../../../engine/replay/journal.js';
+import { startRecording, startReplay } from '../../../engine/replay/session.js';
+import { STOP } from '../../../engine/device.js';
+import { MachineTarget } from '../../../debugger/timeline/machine-target.js';
+import { Session, comparePos, type Position } from '../../../debugger/timeline/session.js';
+import { EV, EV_DELIVERY, REG, type Probe, type TargetEvent } from '../../../debugger/timeline/target.js';
+import { loadGuestEngine, guestImage, type GuestEngine } from '../../support/guest-runner.js';
+
+const load = await loadGuestEngine();
+const skip = load.engine ? false : `real CPU not available: ${load.missing}`;
+const BOOT_MS = 1767225600000;
+
+function record(engine: GuestEngine, name: string, max: number): JournalContents {
+  const m = engine.create(guestImage(name), new ScriptedBoundary([], BOOT_MS), { ramBytes: 16 * 1024 * 1024 });
+  const sink = new MemorySink();
+  const rec = startRecording(m, sink, { bootWallMs: BOOT_MS, syncShift: 14, machineConfig: { guest: name } });
+  let r;
+  do r = rec.runner.run(1_000_000, max);
+  while (r.reason === STOP.BUDGET);
+  rec.runner.finishRecording();
+  return decodeJournal(sink.bytes());
+}
+
+function target(engine: GuestEngine, name: string, j: JournalContents, checkpointInterval = 20_000): MachineTarget {
+  const m = engine.create(guestImage(name), new ScriptedBoundary([], BOOT_MS), { ramBytes: 16 * 1024 * 1024 });
+  const rp = startReplay(m, j, { checkpointInterval });
+  const t = new MachineTarget(rp.runner);
+  // Replay once to the end so checkpoints cover the whole history.
+  t.run(t.historyEnd, null);
+  return t;
+}
+
+function probe(partial: Partial<Probe>): Probe {
+  return { code: new Set(), onInsn: () => false, memory: false, onAccess: () => false, events: 0, onEvent: () => false, ...partial };
+}
+
+const cache = new Map<string, JournalContents>();
+function journal(engine: GuestEngine, name: string): JournalContents {
+  let j = cache.get(name);
+  if (!j) cache.set(name, (j = record(engine, name, 3_000_000)));
+  return j;
+}
+
+test('pm-exceptions: exceptions are seen as deliveries with sub-positions, and reverse-step walks every position back', { skip }, async () => {
+  const engine = load.engine!;
+  const t = target(engine, 'pm-exceptions', journal(engine, 'pm-exceptions'));
+  assert.ok(t.historyEnd > 1000, `history ${t.historyEnd}`);
+  // Find exception deliveries in a straight replay.
+  t.seek(t.historyStart);
+  const exc: { pos: Position; vector: number }[] = [];
+  t.run(t.historyEnd, probe({ events: EV.EXCEPTION | EV.SOFT_INT, onEvent: (ev: TargetEvent) => (ev.kind === 'interrupt' && ev.source === 'exception' && exc.push({ pos: { icount: t.icount, sub: t.sub }, vector: ev.vector }), false) }));
+  assert.ok(exc.length >= 10, `exceptions delivered: ${exc.length}`);
+  assert.ok(exc.every((e) => e.pos.sub >= 1), 'each delivery moves to a sub-position');
+  assert.ok(exc.some((e) => e.vector === 6) && exc.some((e) => e.vector === 13), 'vectors #UD and #GP among them');
+  // Every position in a window around the 5th exception, from a straight replay.
+  const end = exc[4]!.pos.icount + 40;
+  const start = end - 120;
+  t.seek(start);
+  const positions: { pos: Position; hash: string }[] = [];
+  const note = (): void => {
+    const pos = { icount: t.icount, sub: t.sub };
+    const last = positions[positions.length - 1];
+    if (!last || comparePos(last.pos, pos) !== 0) positions.push({ pos, hash: '' });
+  };
+  t.run(end, probe({ code: null, onInsn: () => (note(), false), events: EV_DELIVERY, onEvent: () => (t.sub === 1 && positions[positions.length - 1]?.pos.icount !== t.icount && positions.push({ pos: { icount: t.icount, sub: 0 }, hash: '' }), note(), false) }));
+  note();
+  assert.ok(positions.some((p) => p.pos.sub > 0));
+  const s = new Session(t, { yieldFn: () => Promise.resolve() });
+  s.seek(end);
+  for (let i = positions.length - 2; i >= 0; i--) {
+    const r = await s.reverseStep();
+    assert.equal(r.kind, 'step');
+    assert.deepEqual(s.position, positions[i]!.pos, `reverse step to ${JSON.stringify(positions[i]!.pos)}`);
+  }
+  // And forward again.
+  for (let i = 1; i < positions.length; i++) {
+    await s.step();
+    assert.deepEqual(s.position, positions[i]!.pos, `forward step to ${JSON.stringify(positions[i]!.pos)}`);
+  }
+});
+
+test('pm-exceptions: seek equals a straight replay; reverse-continue finds the last exception; lastWrite finds the last writer', { skip }, async () => {
+  const engine = load.engine!;
+  const t = target(engine, 'pm-exceptions', journal(engine, 'pm-exceptions'), 50_000);
+  const s = new Session(t, { yieldFn: () => Promise.resolve() });
+  const straight = target(engine, 'pm-exceptions', journal(engine, 'pm-exceptions'), 0 || 1_000_000);
+  let seed = 11;
+  const rnd = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const ts = Array.from({ length: 6 }, () => Math.floor(rnd() * t.historyEnd)).sort((a, b) => a - b);
+  const want: string[] = [];
+  straight.seek(0);
+  for (const x of ts) {
+    straight.run(x, null);
+    want.push(straight.stateHash());
+  }
+  for (let i = ts.length - 1; i >= 0; i--) {
+    s.seek(ts[i]!);
+    assert.equal(t.stateHash(), want[i], `seek(${ts[i]})`);
+  }
+  // Exceptions and writes, from a straight scan.
+  const exc: Position[] = [];
+  const writes: { pos: Position; lin: number; size: number }[] = [];
+  straight.seek(0);
+  straight.run(straight.historyEnd, probe({
+    events: EV.EXCEPTION,
+    onEvent: () => (exc.push({ icount: straight.icount, sub: straight.sub }), false),
+    memory: true,
+    onAccess: (lin, _p, size, w) => (w && writes.push({ pos: { icount: straight.icount, sub: straight.sub }, lin, size }), false),
+  }));
+  const at = Math.floor(t.historyEnd * 0.8);
+  const lastExc = exc.filter((p) => p.icount < at).pop()!;
+  s.seek(at);
+  s.addPoint({ type: 'event', event: { on: 'exception' } });
+  const r = await s.reverseContinue();
+  assert.equal(r.kind, 'event');
+  assert.deepEqual(s.position, lastExc);
+  // The last write to some stack address before `at`.
+  const w = writes.filter((x) => x.pos.icount < at).pop()!;
+  s.seek(at);
+  const lw = await s.lastWrite(w.lin, 1);
+  assert.equal(lw.kind, 'watchpoint');
+  const expected = writes.filter((x) => x.pos.icount < at && x.lin <= w.lin && w.lin < x.lin + x.size).pop()!;
+  assert.deepEqual(s.position, expected.pos);
+  assert.equal(t.readReg(REG.EIP) >= 0, true);
+});
+
+test('a write in the past makes a branch that never reaches the recording', { skip }, async () => {
+  const engine = load.engine!;
+  const t = target(engine, 'pm-exceptions', journal(engine, 'pm-exceptions'));
+  const s = new Session(t, { yieldFn: () => Promise.resolve() });
+  const mid = Math.floor(t.historyEnd / 2);
+  s.seek(mid);
+  const h = t.stateHash();
+  s.writeRegister(REG.EAX, 0x12345678);
+  assert.equal(t.onBranch, true);
+  await s.step();
+  await s.step();
+  s.seek(mid);
+  assert.equal(t.onBranch, false);
+  assert.equal(t.stateHash(), h);
+  s.seek(t.historyEnd);
+  s.seek(mid);
+  assert.equal(t.stateHash(), h, 'replaying past the branch point still verifies every SYNC');
+});
