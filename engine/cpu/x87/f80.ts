@@ -207,6 +207,12 @@ export function roundPack(sign: number, m: bigint, q: number, sticky: boolean, f
   let lsbExp: number;
   if (tiny && !umask) {
     if (!wrapOk) { R.flags |= X87_SW_UE; R.noStore = true; return; }
+    if (topUnb + bias + WRAP < 1) {
+      // beyond the wrap range (FSCALE): a signed zero
+      R.flags = X87_SW_UE | X87_SW_PE;
+      packFinite(sign, 0n, 0, fmt, 0);
+      return;
+    }
     wrap = WRAP;
     lsbExp = topUnb - (p - 1);
   } else {
@@ -233,8 +239,11 @@ export function roundPack(sign: number, m: bigint, q: number, sticky: boolean, f
   if (kept !== 0n && top + bias > maxE) {
     R.flags |= X87_SW_OE;
     if (!omask) {
-      if (!wrapOk) { R.noStore = true; return; }
-      packFinite(sign, kept, lsbExp, fmt, -WRAP);
+      if (!wrapOk) { R.noStore = true; R.flags &= ~X87_SW_PE; R.up = false; return; }
+      if (top + bias - WRAP <= maxE) { packFinite(sign, kept, lsbExp, fmt, -WRAP); return; }
+      // beyond the wrap range (FSCALE): infinity
+      R.flags |= X87_SW_PE; R.up = true;
+      packOverflowValue(sign, true, fmt, p);
       return;
     }
     R.flags |= X87_SW_PE;

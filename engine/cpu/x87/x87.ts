@@ -553,7 +553,9 @@ export class X87 implements Snapshotable {
       case 0: this.fldST(i); return;
       case 1: this.fxch(i); return;
       case 2: return; // FNOP
-      case 3: this.fstReg(i, true); return; // FSTP1
+      case 3: // FSTP1 (reserved alias): with ST0 empty the host just pops, without #IS (measured)
+        if (this.tagEmpty[this.phys(0)]) { this.pop(); return; }
+        this.fstReg(i, true); return;
       default: break;
     }
     switch (modrm) {
@@ -597,7 +599,8 @@ export class X87 implements Snapshotable {
     else if (this.bCls === CLS_DENORMAL) flags |= X87_SW_DE;
     if (flags) {
       this.raise(flags);
-      if (!this.masked(flags)) return;
+      // an unmasked #IA suppresses the load; an unmasked #D does not (measured)
+      if (flags === X87_SW_IE && !this.masked(flags)) return;
     }
     let hi = this.bHi;
     if (this.bCls === CLS_SNAN) hi = (hi | 0x40000000) >>> 0;
@@ -618,9 +621,6 @@ export class X87 implements Snapshotable {
     const src = this.phys(i);
     if (this.tagEmpty[src]) {
       if (!this.underflow()) return;
-      // masked: push the indefinite (after checking overflow)
-      const p = (this.top - 1) & 7;
-      if (!this.tagEmpty[p]) { this.setC1(true); }
       this.push(); this.setIndef(this.top);
       return;
     }
@@ -674,6 +674,7 @@ export class X87 implements Snapshotable {
     const sign = se >>> 15;
     const f32 = fmt === FMT_F32;
     R.up = false;
+    R.noStore = false;
     switch (c) {
       case CLS_ZERO:
         if (f32) R.lo = (sign << 31) >>> 0; else { R.hi = (sign << 31) >>> 0; R.lo = 0; }
@@ -692,9 +693,7 @@ export class X87 implements Snapshotable {
         const e = se & 0x7fff;
         roundPack(sign, sig64(hi, lo), (e === 0 ? 1 : e) - 16383 - 63, false, fmt, f32 ? 24 : 53, this.rc,
           this.masked(X87_SW_UE), this.masked(X87_SW_OE), false);
-        let flags = R.flags;
-        if (c === CLS_DENORMAL) flags |= X87_SW_DE;
-        return flags;
+        return R.flags; // no #D on stores (measured)
       }
     }
   }
@@ -761,7 +760,6 @@ export class X87 implements Snapshotable {
       const c = classify(se, rh, rl);
       let invalid = c === CLS_INF || c === CLS_QNAN || c === CLS_SNAN || c === CLS_UNSUPPORTED;
       if (!invalid) {
-        if (c === CLS_DENORMAL) flags |= X87_SW_DE;
         this.roundToInt(se, rh, rl, this.rc);
         const limit = 1n << BigInt(bits - 1);
         const mag = this.intMag;
@@ -803,7 +801,6 @@ export class X87 implements Snapshotable {
       const c = classify(se, rh, rl);
       if (c === CLS_INF || c === CLS_QNAN || c === CLS_SNAN || c === CLS_UNSUPPORTED) { invalid = true; flags = X87_SW_IE; }
       else {
-        if (c === CLS_DENORMAL) flags |= X87_SW_DE;
         this.roundToInt(se, rh, rl, this.rc);
         if (this.intMag >= 1000000000000000000n) { invalid = true; flags = (flags & X87_SW_DE) | X87_SW_IE; }
         else { digits = this.intMag; sign = this.intSign; if (this.intInexact) flags |= X87_SW_PE; up = this.intUp; }
@@ -899,7 +896,7 @@ export class X87 implements Snapshotable {
         if ((fInf && gInf) || (fZero && gZero)) special = 3;
         else if (fInf) special = 1;
         else if (gInf) special = 2;
-        else if (gZero) { special = 1; flags |= X87_SW_ZE; }
+        else if (gZero) { special = 1; flags = X87_SW_ZE; }
         else if (fZero) special = 2;
         break;
     }
@@ -943,8 +940,11 @@ export class X87 implements Snapshotable {
   private compareReg(i: number, kind: number, toEflags: boolean): void {
     const pi = this.phys(i);
     if (this.tagEmpty[pi]) {
-      this.aborted = !this.underflow();
-      if (!this.aborted) this.setCompareResult(7, toEflags);
+      this.aborted = false;
+      if (this.tagEmpty[this.phys(0)] || true) {
+        this.setCompareResult(7, toEflags);
+        this.aborted = !this.underflow();
+      }
       return;
     }
     const se = this.regSE[pi]!, hi = this.regHi[pi]!, lo = this.regLo[pi]!;
@@ -964,13 +964,17 @@ export class X87 implements Snapshotable {
     else if (res === 7) this.sw |= X87_SW_C0 | X87_SW_C2 | X87_SW_C3;
   }
 
-  /** Compares ST(a) with y. unorderedOk: FUCOM family (only SNaN is invalid). */
+  /**
+   * Compares ST(a) with y. unorderedOk: FUCOM family (only SNaN is invalid).
+   * The condition codes (or EFLAGS) are written even when the exception is
+   * unmasked; an unmasked exception only suppresses the pop (this.aborted).
+   */
   private compare(a: number, ySE: number, yHi: number, yLo: number, yCls: number, unorderedOk: boolean, _unused: number, toEflags: boolean): void {
     this.aborted = false;
     const pa = this.phys(a);
     if (this.tagEmpty[pa]) {
+      this.setCompareResult(7, toEflags);
       this.aborted = !this.underflow();
-      if (!this.aborted) this.setCompareResult(7, toEflags);
       return;
     }
     const xSE = this.regSE[pa]!, xHi = this.regHi[pa]!, xLo = this.regLo[pa]!;
@@ -978,15 +982,15 @@ export class X87 implements Snapshotable {
     this.setC1(false);
     if (xCls === CLS_UNSUPPORTED || yCls === CLS_UNSUPPORTED || X87.isNaNCls(xCls) || X87.isNaNCls(yCls)) {
       const inv = xCls === CLS_UNSUPPORTED || yCls === CLS_UNSUPPORTED || xCls === CLS_SNAN || yCls === CLS_SNAN || !unorderedOk;
-      if (inv) { this.raise(X87_SW_IE); if (!this.masked(X87_SW_IE)) { this.aborted = true; return; } }
       this.setCompareResult(7, toEflags);
+      if (inv) { this.raise(X87_SW_IE); if (!this.masked(X87_SW_IE)) this.aborted = true; }
       return;
     }
+    this.setCompareResult(X87.compareValues(xSE, xHi, xLo, xCls, ySE, yHi, yLo, yCls), toEflags);
     if (xCls === CLS_DENORMAL || yCls === CLS_DENORMAL) {
       this.raise(X87_SW_DE);
-      if (!this.masked(X87_SW_DE)) { this.aborted = true; return; }
+      if (!this.masked(X87_SW_DE)) this.aborted = true;
     }
-    this.setCompareResult(X87.compareValues(xSE, xHi, xLo, xCls, ySE, yHi, yLo, yCls), toEflags);
   }
 
   /** Orders two non-NaN supported values: 0 x > y, 1 x < y, 2 equal. */
@@ -1026,7 +1030,7 @@ export class X87 implements Snapshotable {
     if (negate) cond = !cond;
     const pi = this.phys(i), p0 = this.phys(0);
     if (this.tagEmpty[pi] || this.tagEmpty[p0]) {
-      if (this.underflow() && cond) this.setIndef(p0);
+      if (this.underflow()) this.setIndef(p0);
       return;
     }
     this.setC1(false);
@@ -1171,7 +1175,7 @@ export class X87 implements Snapshotable {
 
   private fxtract(): void {
     const p0 = this.phys(0);
-    if (this.tagEmpty[p0]) { if (this.underflow()) { this.setIndef(p0); if (this.tagEmpty[(this.top - 1) & 7]) { this.push(); this.setIndef(this.top); } } return; }
+    if (this.tagEmpty[p0]) { if (this.underflow()) { this.setIndef(p0); this.push(); this.setIndef(this.top); } return; }
     if (!this.tagEmpty[(this.top - 1) & 7]) {
       if (this.overflow()) { this.setIndef(p0); this.push(); this.setIndef(this.top); }
       return;
@@ -1209,7 +1213,7 @@ export class X87 implements Snapshotable {
 
   private fprem(ieee: boolean): void {
     const p0 = this.phys(0), p1 = this.phys(1);
-    if (this.tagEmpty[p0] || this.tagEmpty[p1]) { if (this.underflow()) this.setIndef(p0); return; }
+    if (this.tagEmpty[p0] || this.tagEmpty[p1]) { this.sw &= ~X87_SW_C2; if (this.underflow()) this.setIndef(p0); return; }
     this.setC1(false);
     const xSE = this.regSE[p0]!, xHi = this.regHi[p0]!, xLo = this.regLo[p0]!;
     const ySE = this.regSE[p1]!, yHi = this.regHi[p1]!, yLo = this.regLo[p1]!;
@@ -1223,7 +1227,7 @@ export class X87 implements Snapshotable {
       return;
     }
     if (xc === CLS_INF || yc === CLS_ZERO) { this.sw &= ~X87_SW_C2; this.invalidResult(p0, false); return; }
-    if (xc === CLS_DENORMAL || yc === CLS_DENORMAL) { this.raise(X87_SW_DE); if (!this.masked(X87_SW_DE)) return; }
+    if (xc === CLS_DENORMAL || yc === CLS_DENORMAL) { this.raise(X87_SW_DE); if (!this.masked(X87_SW_DE)) { this.sw &= ~X87_SW_C2; return; } }
     this.sw &= ~(X87_SW_C0 | X87_SW_C1 | X87_SW_C2 | X87_SW_C3);
     if (xc === CLS_ZERO || yc === CLS_INF) return;
     const xe0 = (xSE & 0x7fff) || 1, ye0 = (ySE & 0x7fff) || 1;
@@ -1295,7 +1299,7 @@ export class X87 implements Snapshotable {
     if (op === 1) {
       switch (reg) {
         case 4: this.fldenv(addr, o32, pm); return;
-        case 5: this.cw = this.bus.read16(addr) & 0x1f7f; this.updateES(); return;
+        case 5: this.cw = (this.bus.read16(addr) & 0x1f3f) | 0x40; this.updateES(); return;
         case 6: this.fstenv(addr, o32, pm); this.cw |= 0x3f; return;
         default: this.bus.write16(addr, this.cw); return;
       }
@@ -1362,7 +1366,7 @@ export class X87 implements Snapshotable {
   private readEnv(addr: number, o32: boolean, pm: boolean): void {
     const b = this.bus;
     if (o32) {
-      this.envCw = b.read16(addr) & 0x1f7f;
+      this.envCw = (b.read16(addr) & 0x1f3f) | 0x40;
       this.envSw = b.read16(addr + 4) & 0xffff;
       this.envTw = b.read16(addr + 8) & 0xffff;
       if (pm) {
@@ -1378,7 +1382,7 @@ export class X87 implements Snapshotable {
         this.envFdp = (dpLo | ((w2 >>> 12) << 16)) >>> 0; this.envFds = 0;
       }
     } else {
-      this.envCw = b.read16(addr) & 0x1f7f;
+      this.envCw = (b.read16(addr) & 0x1f3f) | 0x40;
       this.envSw = b.read16(addr + 2) & 0xffff;
       this.envTw = b.read16(addr + 4) & 0xffff;
       if (pm) {
