@@ -165,6 +165,8 @@ export class Cpu implements CpuCore {
   // ---- exceptions ----
   faultVector = 0;
   faultError = -1;
+  /** Vector of the last exception delivered (debugger, tests); -1 if none since reset. */
+  lastException = -1;
   private delivering = -1;
   private readonly reportedUd: Set<number> = new Set();
 
@@ -275,6 +277,7 @@ export class Cpu implements CpuCore {
     this.inhibitUntil = 0;
     this.pendingDbTrap = 0;
     this.delivering = -1;
+    this.lastException = -1;
     this.flushTlb(true);
     this.modeChanged();
     this.x87.reset();
@@ -1211,6 +1214,7 @@ export class Cpu implements CpuCore {
         }
       }
       this.delivering = vec;
+      this.lastException = vec;
       try {
         this.deliver(vec, err, false, this.eip);
         this.delivering = -1;
