@@ -29,6 +29,10 @@ export interface OracleCase {
   readonly ctx: {
     /** A group the case belongs to besides its mnemonic (`fault`: page-boundary faults). */
     readonly g?: string;
+    /** Runs in a 16-bit code segment (LDT selector 0x07, base codeBase, limit codeSize-1); EIPs are offsets in it. */
+    readonly m16?: number;
+    /** CS afterwards, when the instruction changed it. */
+    readonly cs?: number;
     readonly count?: number;
     readonly srcZero?: boolean;
     readonly addr?: number;
@@ -46,7 +50,8 @@ export interface OracleFile {
   readonly insnAddr: number;
   readonly codeBase: number;
   readonly codeSize: number;
-  readonly windows: ReadonlyArray<readonly [number, number]>;
+  /** [base, size] or [base, size, 1] for a read-only window. */
+  readonly windows: ReadonlyArray<readonly number[]>;
   readonly stackTop: number;
   readonly cases: OracleCase[];
 }
