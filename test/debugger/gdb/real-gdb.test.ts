@@ -4,9 +4,9 @@
  * breakpoint, a write watchpoint found in reverse, reverse-finish, and
  * register/memory reads that agree with the session API.
  *
- * The scenario runs against every target we can build: the toy machine
- * (always), and the emulator's real PC once it can boot the demo guest
- * (skipped with a message until then).
+ * The scenario runs against the toy machine (demo.elf) and the emulated PC
+ * (demo-rom.rom: the same code as a ROM guest; skipped with a message while
+ * the CPU is missing).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,17 +18,17 @@ import { SymbolTable } from '../../../debugger/timeline/symbols.js';
 import { REG, type DebugTarget } from '../../../debugger/timeline/target.js';
 import { MemoryLogger } from '../../../engine/log.js';
 import { demoToyMachine, DEMO_ELF } from './demo-target.js';
-import { realMachineDemoTarget } from './real-machine-target.js';
+import { realMachineDemoTarget, DEMO_ROM_ELF } from './real-machine-target.js';
 
 const gdbPath = ((): string | null => {
   const r = spawnSync('gdb', ['--version'], { encoding: 'utf8' });
   return r.status === 0 ? 'gdb' : null;
 })();
 
-function runGdb(port: number, commands: string[]): Promise<string> {
+function runGdb(port: number, commands: string[], elf: string): Promise<string> {
   const args = ['-batch', '-nx', '-ex', 'set architecture i386', '-ex', 'set pagination off', '-ex', 'set confirm off', '-ex', 'set remotetimeout 30', '-ex', `target remote 127.0.0.1:${port}`];
   for (const c of commands) args.push('-ex', c);
-  args.push(DEMO_ELF);
+  args.push(elf);
   return new Promise((resolve, reject) => {
     const p = spawn('gdb', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -58,8 +58,8 @@ function line(out: string, tag: string): Record<string, number> {
   return fields;
 }
 
-async function scenario(target: DebugTarget): Promise<void> {
-  const symbols = SymbolTable.fromElf(readFileSync(DEMO_ELF));
+async function scenario(target: DebugTarget, elf: string): Promise<void> {
+  const symbols = SymbolTable.fromElf(readFileSync(elf));
   const session = new Session(target, { symbols });
   const logger = new MemoryLogger();
   const server = new GdbServer(session, { port: 0, logger });
@@ -93,7 +93,7 @@ async function scenario(target: DebugTarget): Promise<void> {
       'printf "M b0=%u b1=%u b2=%u b3=%u\\n", *(unsigned char*)&counter, *((unsigned char*)&counter+1), *((unsigned char*)&counter+2), *((unsigned char*)&counter+3)',
       'monitor icount',
       'detach',
-    ]);
+    ], elf);
     const helper = at('helper');
     assert.deepEqual(line(out, 'A'), { ecx: 0, pc: helper }, 'break on a function, continue');
     assert.deepEqual(line(out, 'B'), { ecx: 1, pc: helper }, 'continue to the second hit');
@@ -122,12 +122,12 @@ async function scenario(target: DebugTarget): Promise<void> {
 }
 
 test('real gdb against the stub on the toy machine', { skip: gdbPath ? false : 'gdb is not installed (apt-get install gdb)' }, async () => {
-  await scenario(demoToyMachine());
+  await scenario(demoToyMachine(), DEMO_ELF);
 });
 
 test('real gdb against the stub on the emulated PC', async (t) => {
   if (!gdbPath) return t.skip('gdb is not installed (apt-get install gdb)');
   const target = await realMachineDemoTarget();
   if (typeof target === 'string') return t.skip(target);
-  await scenario(target);
+  await scenario(target, DEMO_ROM_ELF);
 });
