@@ -19,6 +19,12 @@ import { createToyPc, toyMachineConfig } from '../engine/replay/toy-pc.js';
 import { BOOT_MS, prng } from '../engine/replay/toy-session.js';
 import { loadGuestEngine, guestImage, type GuestEngine } from '../support/guest-runner.js';
 import type { Machine } from '../../engine/machine.js';
+import { loadMiniPc } from '../engine/replay/mini-pc.js';
+import { LiveLoop, type LoopTimers } from '../../engine/host/host-clock.js';
+import { OUTPUT } from '../../engine/replay/boundary.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../util.js';
 
 export interface BenchResult {
   name: string;
@@ -162,9 +168,82 @@ async function realBench(out: BenchResult[]): Promise<void> {
   out.push({ name: 'replay.real.seek-max', value: +Math.max(...times).toFixed(1), unit: 'ms' });
 }
 
+/** Host time for the live loop that never really sleeps: 300 us per reading, jumps on sleep. */
+class FakeHost implements LoopTimers {
+  ns = 0;
+  nowMs(): number {
+    return Math.floor(this.ns / 1e6);
+  }
+  nowNs(): number {
+    this.ns += 300_000;
+    return this.ns;
+  }
+  setTimer(ms: number, cb: () => void): () => void {
+    const h = setImmediate(() => {
+      this.ns += ms * 1e6;
+      cb();
+    });
+    return () => clearImmediate(h);
+  }
+  yieldToHost(): Promise<void> {
+    return new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** The demo guest on a whole PC, recorded live in host clock mode with 40 typed lines: journal size and replay. */
+async function demoBench(out: BenchResult[]): Promise<void> {
+  const pc = await loadMiniPc();
+  if (!pc.create) {
+    out.push({ name: 'replay.demo.skipped', value: 0, unit: pc.missing });
+    return;
+  }
+  const image = new Uint8Array(readFileSync(join(repoRoot, 'fixtures', 'guests', 'demo.rom')));
+  const build = () => {
+    const m = pc.create!(image, new ScriptedBoundary([], BOOT_MS), { ramBytes: 16 * 1024 * 1024, clockMode: 'host' });
+    let text = '';
+    m.onOutput = (k, _t, d) => {
+      if (k === OUTPUT.SERIAL) text += String.fromCharCode(...d);
+    };
+    return { m, text: () => text };
+  };
+  const g = build();
+  const sink = new MemorySink();
+  const rec = startRecording(g.m, sink, { bootWallMs: BOOT_MS, pageHasher: nativePageHasher });
+  const host = new FakeHost();
+  const loop = new LiveLoop(rec.runner, rec.boundary, { hostClock: host, timers: host, sliceInstructions: 100_000 });
+  const lines = Array.from({ length: 40 }, (_, i) => `line ${i} of the benchmark session, some text to echo`);
+  lines.push('quit');
+  let prompts = 0;
+  const poll = (): void => {
+    const n = g.text().split('> ').length - 1;
+    if (n > prompts && lines.length) {
+      prompts = n;
+      rec.boundary.push(INPUT.SERIAL, 0, new TextEncoder().encode(lines.shift()! + '\r'));
+      loop.wake();
+    }
+    if (lines.length) setImmediate(poll);
+  };
+  setImmediate(poll);
+  await loop.run();
+  rec.runner.finishRecording();
+  const journal = decodeJournal(sink.bytes());
+  const body = journal.bytes - journal.headerBytes.length;
+  out.push({ name: 'replay.demo.journal-bytes-per-event', value: +(body / journal.events.length).toFixed(1), unit: `bytes (${journal.events.length} inputs, ${journal.syncs.length} syncs, ${journal.bytes} bytes, ${g.m.icount} instructions, ${(host.ns / 1e9).toFixed(1)} s host time)` });
+  out.push({ name: 'replay.demo.input-record-bytes', value: +(rec.encoder.inputBytes / rec.encoder.inputEvents).toFixed(1), unit: 'bytes per input record' });
+  const r = build();
+  const rp = startReplay(r.m, journal, { pageHasher: nativePageHasher });
+  const t0 = cpuNow();
+  while (!rp.runner.run(10_000_000).journalEnd);
+  out.push({ name: 'replay.demo.replay-time', value: +((cpuNow() - t0) * 1000).toFixed(0), unit: `ms CPU to replay ${(host.ns / 1e9).toFixed(1)} s of host time (idle skipped); transcript identical: ${r.text() === g.text()}` });
+}
+
 export async function bench(): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
-  await realBench(out);
+  // REPLAY_BENCH=demo|real|toy runs one part only.
+  const only = process.env['REPLAY_BENCH'] ?? '';
+  if (!only || only === 'demo') await demoBench(out);
+  if (!only || only === 'real') await realBench(out);
+  if (only && only !== 'toy') return out;
   // Interleaved rounds, best of each: the host is shared, so take the least disturbed run.
   let live = drive('live');
   let rec = drive('record');
