@@ -3,10 +3,9 @@
  * collects what they report: 0xE9 console text, COM1 serial text, the last
  * POST code, the debug-exit status and why the run stopped.
  *
- * The machine comes from engine/pc.ts (`createPc`) when it exists; until then
- * from `new Machine(...)` with engine/cpu/cpu.ts's `Cpu` and the debug ports
- * (engine/devices/debug-ports.ts, or a minimal stand-in for 0xE9/0x80/0xF4 when
- * that device is missing). The engine modules are imported dynamically so that
+ * The machine comes from engine/pc.ts (`createPc(config, deps, { kind: 'bios' })`);
+ * if that module is missing, from `new Machine(...)` with engine/cpu/cpu.ts's
+ * `Cpu`, the debug ports and whatever PC devices exist, wired here. The engine modules are imported dynamically so that
  * this file builds before they exist; `loadGuestEngine()` says what is missing,
  * and tests skip with that message instead of failing or passing falsely.
  *
@@ -61,7 +60,7 @@ export interface GuestOptions {
 }
 
 type CpuCtor = new (m: Machine) => CpuCore;
-type PcFactory = (config: Record<string, unknown>, deps: Record<string, unknown>) => unknown;
+type PcFactory = (config: Record<string, unknown>, deps: Record<string, unknown>, spec: Record<string, unknown>) => unknown;
 
 export interface GuestEngine {
   /** Builds a machine with the given boundary and the image mapped as the BIOS, reset. */
@@ -135,8 +134,8 @@ export async function loadGuestEngine(): Promise<EngineLoad> {
         fullPc: true,
         describe: 'engine/pc.ts createPc',
         create(image, boundary, config) {
-          const m = factory({ ...config, bios: image }, { boundary }) as Machine | { machine: Machine };
-          const machine = m instanceof Machine ? m : (m as { machine: Machine }).machine;
+          const made = factory({ ...config }, { boundary }, { kind: 'bios', image, name: 'guest' });
+          const machine = made instanceof Machine ? made : (made as { machine?: unknown }).machine;
           if (!(machine instanceof Machine)) throw new Error('createPc returned neither a Machine nor { machine }');
           return machine;
         },
