@@ -12,7 +12,7 @@ import type { X87 } from './x87.js';
 import {
   R, classify, roundPack, sig64, bitLength, isqrt,
   CLS_ZERO, CLS_DENORMAL, CLS_INF, CLS_QNAN, CLS_SNAN, CLS_UNSUPPORTED,
-  FMT_EXT, X87_SW_IE, X87_SW_DE, X87_SW_ZE, X87_SW_UE, X87_SW_OE,
+  FMT_EXT, X87_SW_IE, X87_SW_DE, X87_SW_ZE, X87_SW_UE, X87_SW_OE, X87_SW_PE,
 } from './f80.js';
 
 const F = 256;
@@ -166,8 +166,7 @@ function lnPos(m: bigint, q: number): void {
   const L = bitLength(m);
   let e = q + L - 1; // value in [2^e, 2^(e+1))
   // y = m / 2^(L-1) in [1, 2); if y >= sqrt2 -> y/2, e+1
-  const mn = m << BigInt(F + 2 - L); // y * 2^(F+2)... scale: y in [1,2) -> mn in [2^(F+2), 2^(F+3))
-  const yF = mn >> 2n; // y in fixed F
+  const yF = (m << FB) >> BigInt(L - 1); // y in fixed point
   const SQRT2 = isqrt(2n * ONE * ONE);
   let num: bigint, den: bigint;
   if (yF >= SQRT2) { e += 1; num = yF - 2n * ONE; den = yF + 2n * ONE; } // y/2: (y/2 - 1)/(y/2 + 1) = (y-2)/(y+2)
@@ -350,9 +349,11 @@ export class Transcendental {
     // exact cases: x = +-1
     if (e === 0x3fff && hi === 0x80000000 && lo === 0) {
       if (sign) x.writePhys(p0, 0xbffe, 0x80000000, 0); else x.writePhys(p0, 0x3fff, 0x80000000, 0);
+      x.raiseFlags(X87_SW_PE); // reported although exact (measured)
       return;
     }
-    if (e - 16383 > 6) { return; } // outside the architectural domain: leave unchanged (undefined)
+    // |x| > 1 is outside the domain: the host leaves ST0 unchanged and reports inexact (measured)
+    if (e >= 0x3fff) { x.raiseFlags(X87_SW_PE); return; }
     // y = x ln2 (relative), expm1(y) = y * E(y)
     trim(m * LN2, q - F);
     const ym = vm, yq = vq;
@@ -394,15 +395,21 @@ export class Transcendental {
     } else {
       if (ac === CLS_INF) { if (as) { invalid(); return; } linf = true; }
       else if (ac === CLS_ZERO) { lzero = true; lsgn = as; }
-      else if (as && (aSE & 0x7fff) >= 0x3fff) { invalid(); return; } // x <= -1
+      else if (as && (aSE & 0x7fff) >= 0x3fff) {
+        // x <= -1 is outside the domain; the host returns x itself, reporting only inexact (measured)
+        if (bc === CLS_INF) { x.writePhys(pp1, (bSE ^ 0x8000) & 0xffff, bHi, bLo); x.doPop(); return; }
+        if (bc === CLS_DENORMAL) { x.raiseFlags(X87_SW_DE); if (!x.isMasked(X87_SW_DE)) return; }
+        x.writePhys(pp1, aSE, aHi, aLo); x.raiseFlags(X87_SW_PE); x.doPop(); return;
+      }
       else lsgn = as;
     }
     const bInf = bc === CLS_INF, bZero = bc === CLS_ZERO;
     if ((linf && bZero) || (lzero && bInf)) { invalid(); return; }
-    if (ac === CLS_DENORMAL || bc === CLS_DENORMAL) { x.raiseFlags(X87_SW_DE); if (!x.isMasked(X87_SW_DE)) return; }
     const rs = lsgn ^ bs;
+    const logZero = !p1 && ac === CLS_ZERO;
+    if (!logZero && (ac === CLS_DENORMAL || bc === CLS_DENORMAL)) { x.raiseFlags(X87_SW_DE); if (!x.isMasked(X87_SW_DE)) return; }
     if (linf || bInf) {
-      if (!p1 && ac === CLS_ZERO && !bInf) { x.raiseFlags(X87_SW_ZE); if (!x.isMasked(X87_SW_ZE)) return; }
+      if (logZero && !bInf) { x.raiseFlags(X87_SW_ZE); if (!x.isMasked(X87_SW_ZE)) return; }
       x.writePhys(pp1, (rs << 15) | 0x7fff, 0x80000000, 0); x.doPop(); return;
     }
     if (lzero || bZero) { x.writePhys(pp1, rs << 15, 0, 0); x.doPop(); return; }
@@ -416,6 +423,7 @@ export class Transcendental {
       if (am === 1n << BigInt(L - 1)) {
         const k = aq + L - 1;
         roundPack(rs, bm * BigInt(Math.abs(k)), bq, false, FMT_EXT, 64, rc, x.isMasked(X87_SW_UE), x.isMasked(X87_SW_OE), true);
+        R.flags |= X87_SW_PE; // the host reports inexact even for exact results
         exact = true;
       } else {
         lnPos(am, aq);
