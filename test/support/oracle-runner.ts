@@ -72,6 +72,7 @@ export class OracleRunner {
   private readonly pristine: Uint8Array[];
   private readonly expected: Uint8Array[];
   private readonly ignore: Uint8Array[];
+  private readonly fill = new Uint8Array(0x100).fill(0xcc);
 
   constructor(file: OracleFile) {
     this.file = file;
@@ -149,6 +150,8 @@ export class OracleRunner {
     cpu.trLimit = 0x67;
     cpu.trAttr = 0x8b;
     cpu.halted = false;
+    cpu.pendingDbTrap = 0;
+    cpu.inhibitUntil = 0;
     cpu.setEflags(c.eflagsIn);
     if (c.ctx.m16) cpu.setSegCache(SEG.CS, CODE16_SEL, this.file.codeBase, this.file.codeSize - 1, 0x00fb);
     else cpu.setSegCache(SEG.CS, USER_CS, 0, -1, 0xc0fb);
@@ -177,6 +180,16 @@ export class OracleRunner {
     const startEip = cpu.eip;
     let r = cpu.step();
     for (let n = 0; rep && r === STEP.INSTRUCTION && cpu.eip === startEip && cpu.segSel[SEG.CS] === startCs && n < 4096; n++) r = cpu.step();
+    // The native run stopped at the first INT3 of the fill after the instruction. When the
+    // instruction rewrote those bytes (self-modifying code), run what it wrote, as the CPU did.
+    const codeLin = (): number => (cpu.segBase[SEG.CS]! + cpu.eip) >>> 0;
+    for (let n = 0; n < 64 && r === STEP.INSTRUCTION && cpu.segSel[SEG.CS] !== KERNEL_CS && cpu.pendingDbTrap === 0; n++) {
+      const lin = codeLin();
+      if (lin < this.file.codeBase || lin >= this.file.codeBase + this.file.codeSize || mem.read8(lin) === 0xcc) break;
+      r = cpu.step();
+    }
+    // a single-step trap the instruction left pending is delivered before anything else
+    if (cpu.pendingDbTrap !== 0 && cpu.segSel[SEG.CS] !== KERNEL_CS) cpu.step();
     const wantCs = c.ctx.cs ?? startCs;
 
     // what happened
@@ -284,7 +297,7 @@ export class OracleRunner {
       // restore the window for the next case
       if (touched || !same) ram.set(this.pristine[w]!, base);
     });
-    mem.writeBytes(insn, new Uint8Array(c.code.length).fill(0xcc));
+    mem.writeBytes(insn - 0x40, this.fill); // the instruction and whatever it wrote around it
     return { ok: problems.length === 0, problems };
   }
 

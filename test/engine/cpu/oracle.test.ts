@@ -35,6 +35,11 @@ const KNOWN_REWIND_BUGS: { id: string; why: string; match: (c: OracleCase, probl
     match: (c) => c.m === 'enter' && c.size === 16 && c.exc !== null && c.exc[0] === 14,
   },
   {
+    id: 'movss-single-step',
+    why: 'with TF = 1, MOV SS / POP SS raise the single-step #DB right after themselves; the SDM (6.8.3) inhibits debug traps until the boundary after the next instruction',
+    match: (c, p) => (c.m === 'pop-sreg' || c.m === 'mov-sreg') && c.ctx.g === 'tf' && c.exc === null && p.length === 1 && /^exception vector 1 /.test(p[0]!),
+  },
+  {
     id: 'bswap16-upper',
     why: 'BSWAP r16 (0x66 0F C8+r) writes all 32 bits; hardware leaves bits 31:16 unchanged (bits 15:0 are undefined and masked)',
     match: (c) => c.m === 'bswap' && c.size === 16,
