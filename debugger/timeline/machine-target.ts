@@ -17,18 +17,34 @@
  * since the last retired instruction (INT n / INT3 / INTO are part of their
  * instruction and do not count), as target.ts defines.
  *
+ * Live sessions (`live` option): the Runner records (RecordBoundary) as the
+ * machine runs, so history is everything up to the frontier. Going back swaps
+ * in a ReplayBoundary over what has been recorded so far (recordingSource);
+ * running forward replays up to the frontier, then swaps the RecordBoundary
+ * back and goes on live and recording.
+ *
  * Branches: a debugger write makes the state a branch. On a branch the
  * machine runs without the Runner (no SYNC verification, no checkpoints), so
  * the recording and its checkpoints never see the altered state; seek()
- * restores a checkpoint and so returns to the recording.
+ * restores a checkpoint and so returns to the recording. A live branch gets
+ * no further inputs (they belong to the recording).
  */
+
+export interface LiveRecording {
+  /** The boundary the Runner records through (startRecording's). */
+  record: RecordBoundary;
+  /** The icount recording started at, and the journal's field slots (its header's). */
+  startIcount: number;
+  fields: string[];
+}
 import { RewindError, ERR } from '../../engine/errors.js';
 import type { Machine } from '../../engine/machine.js';
 import type { Cpu } from '../../engine/cpu/cpu.js';
 import { STOP } from '../../engine/device.js';
-import { INPUT, INPUT_NAMES, OUTPUT, type InputEvent, type OutputKind } from '../../engine/replay/boundary.js';
+import { INPUT, INPUT_NAMES, OUTPUT, ScriptedBoundary, type Boundary, type InputEvent, type OutputKind } from '../../engine/replay/boundary.js';
 import { ReplayBoundary } from '../../engine/replay/replay-boundary.js';
-import type { Runner } from '../../engine/replay/runner.js';
+import type { RecordBoundary } from '../../engine/replay/record-boundary.js';
+import { recordingSource, type Runner } from '../../engine/replay/runner.js';
 import { PAGE_RAM, PAGE_ROM, PAGE_SHIFT, PAGE_MASK } from '../../engine/memory/phys-memory.js';
 import { REG, EV, EV_DELIVERY, type CpuMode, type DebugTarget, type Probe, type RegId, type TargetEvent, type TargetStop, type TimelineEvent } from './target.js';
 
@@ -49,6 +65,10 @@ export class MachineTarget implements DebugTarget {
   readonly cpu: Cpu;
   readonly runner: Runner;
   onBranch = false;
+  readonly live: LiveRecording | null;
+  /** Live: the newest recorded icount. */
+  frontier = 0;
+  private branchBoundary: Boundary | null = null;
   private probe: Probe | null = null;
   private subCount = 0;
   private subIcount = -1;
@@ -56,8 +76,10 @@ export class MachineTarget implements DebugTarget {
   private readonly hooks: { breakpoint(lin: number): boolean; access(lin: number, phys: number, size: number, isWrite: boolean, value: number): void };
   private readonly onPort: (port: number, size: number, isWrite: boolean, value: number) => void;
 
-  constructor(runner: Runner) {
+  constructor(runner: Runner, live: LiveRecording | null = null) {
     this.runner = runner;
+    this.live = live;
+    this.frontier = runner.machine.icount;
     this.machine = runner.machine;
     this.cpu = runner.machine.cpu as Cpu;
     if (typeof (this.cpu as Partial<Cpu>).linearToPhysical !== 'function') throw new RewindError(ERR.STATE, 'the machine has no IA-32 CPU with debug support');
@@ -183,8 +205,17 @@ export class MachineTarget implements DebugTarget {
   }
 
   get historyEnd(): number {
+    if (this.live) return Infinity;
     const b = this.runner.boundary;
     return b instanceof ReplayBoundary ? b.endIcount : Infinity;
+  }
+
+  /** Live: replay what has been recorded so far (to go back). */
+  private toReplay(): void {
+    const live = this.live!;
+    if (this.machine.boundary instanceof ReplayBoundary) return;
+    this.frontier = Math.max(this.frontier, this.cpu.icount);
+    this.machine.boundary = new ReplayBoundary(recordingSource(live.record, live.startIcount, live.fields, this.frontier));
   }
 
   get halted(): boolean {
@@ -203,6 +234,15 @@ export class MachineTarget implements DebugTarget {
 
   seek(icount: number): void {
     const store = this.runner.checkpoints!;
+    if (this.live) {
+      if (!this.onBranch && this.machine.boundary === this.live.record) this.frontier = Math.max(this.frontier, this.cpu.icount);
+      if (icount > this.frontier) throw new RewindError(ERR.ARGUMENT, `icount ${icount} is ahead of the live frontier ${this.frontier}: run there instead`);
+      if (this.branchBoundary) {
+        this.machine.boundary = this.branchBoundary;
+        this.branchBoundary = null;
+      }
+      this.toReplay();
+    }
     // The Runner takes "at icount t" to be one state; a handler entry (sub > 0)
     // shares its icount with the state before the delivery, so restore.
     if (this.onBranch || (icount === this.cpu.icount && this.sub > 0)) {
@@ -220,14 +260,20 @@ export class MachineTarget implements DebugTarget {
   }
 
   beginBranch(): void {
+    if (this.onBranch) return;
     this.onBranch = true;
+    if (this.live) {
+      // A live branch takes no inputs: they belong to the recording.
+      this.branchBoundary = this.machine.boundary;
+      this.machine.boundary = new ScriptedBoundary([], this.branchBoundary.wallClockAtBoot());
+    }
   }
 
   events(from: number, to: number): TimelineEvent[] {
     const b = this.runner.boundary;
-    if (!(b instanceof ReplayBoundary)) return [];
+    const list = this.live ? this.live.record.events : b instanceof ReplayBoundary ? b.source.events : [];
     const out: TimelineEvent[] = [];
-    for (const ev of b.source.events) {
+    for (const ev of list) {
       if (ev.icount < from) continue;
       if (ev.icount >= to) break;
       const what = INPUT_NAMES[ev.kind] ?? `kind ${ev.kind}`;
@@ -326,6 +372,19 @@ export class MachineTarget implements DebugTarget {
   // ---- DebugTarget: execution ----
 
   run(untilIcount: number, probe: Probe | null): TargetStop {
+    if (this.live && !this.onBranch && this.machine.boundary instanceof ReplayBoundary) {
+      // In the past of a live session: replay up to the frontier, then go on live.
+      const r = this.runOnce(Math.min(untilIcount, this.frontier), probe);
+      if (r.reason !== 'until' && r.reason !== 'end') return r;
+      if (this.cpu.icount < this.frontier || untilIcount <= this.frontier) return { reason: 'until', detail: '' };
+      this.machine.boundary = this.live.record;
+    }
+    const r = this.runOnce(untilIcount, probe);
+    if (this.live && !this.onBranch && this.machine.boundary === this.live.record) this.frontier = Math.max(this.frontier, this.cpu.icount);
+    return r;
+  }
+
+  private runOnce(untilIcount: number, probe: Probe | null): TargetStop {
     const cpu = this.cpu;
     const m = this.machine;
     const active = probe !== null && (probe.code === null || probe.code.size > 0 || probe.memory || probe.events !== 0);

@@ -150,3 +150,45 @@ test('a write in the past makes a branch that never reaches the recording', { sk
   s.seek(mid);
   assert.equal(t.stateHash(), h, 'replaying past the branch point still verifies every SYNC');
 });
+
+test('a live session records as it runs: reverse at any time, forward past the frontier, and the journal still replays exactly', { skip }, async () => {
+  const engine = load.engine!;
+  const m = engine.create(guestImage('pm-exceptions'), new ScriptedBoundary([], BOOT_MS), { ramBytes: 16 * 1024 * 1024 });
+  const sink = new MemorySink();
+  const rec = startRecording(m, sink, { bootWallMs: BOOT_MS, syncShift: 12, machineConfig: { guest: 'pm-exceptions' }, checkpointInterval: 4_000 });
+  const t = new MachineTarget(rec.runner, { record: rec.boundary, startIcount: 0, fields: rec.encoder.header.fields });
+  const s = new Session(t, { yieldFn: () => Promise.resolve() });
+  assert.equal(t.historyEnd, Infinity);
+  await s.runTo(10_000);
+  const h10 = t.stateHash();
+  await s.reverseStep();
+  assert.equal(s.position.icount, 9_999);
+  s.addPoint({ type: 'event', event: { on: 'exception' } });
+  const back = await s.reverseContinue();
+  assert.ok(back.kind === 'event' || back.kind === 'history-begin');
+  const exPos = s.position;
+  assert.ok(comparePos(exPos, { icount: 10_000, sub: 0 }) < 0);
+  s.listPoints().forEach((p) => s.removePoint(p.id));
+  // Forward again through the frontier and beyond: the recording goes on.
+  await s.runTo(15_000);
+  assert.equal(t.frontier, 15_000);
+  s.seek(10_000);
+  assert.equal(t.stateHash(), h10);
+  // A write in the past is a branch; the recording is untouched.
+  s.writeRegister(REG.EBX, 0xdead);
+  await s.step();
+  s.seek(15_000);
+  let r;
+  do r = await s.continue();
+  while (r.kind !== 'exit' && r.kind !== 'halted' && r.kind !== 'error');
+  assert.equal(r.kind, 'exit', r.message);
+  const finalHash = t.stateHash();
+  const end = t.icount;
+  rec.runner.finishRecording();
+  const j = decodeJournal(sink.bytes());
+  const m2 = engine.create(guestImage('pm-exceptions'), new ScriptedBoundary([], BOOT_MS), { ramBytes: 16 * 1024 * 1024 });
+  const rp = startReplay(m2, j);
+  while (!rp.runner.run(1_000_000).journalEnd);
+  assert.equal(m2.icount, end);
+  assert.equal(m2.stateHash(), finalHash, 'the journal of a debugged live session replays exactly');
+});
