@@ -436,6 +436,7 @@ export class Cpu implements CpuCore {
       this.csFetchHi = limit;
       this.code32 = (attr & 0x4000) !== 0 && checkTypes;
       this.fetchPage = 1;
+      this.prefixed = true; // re-derive osz/asz32 after this instruction
     } else if (seg === SEG.SS) {
       this.stack32 = (attr & 0x4000) !== 0 && checkTypes;
     }
@@ -1034,35 +1035,52 @@ export class Cpu implements CpuCore {
   // Instruction fetch
   // ======================================================================
 
+  /**
+   * The fetch fast path needs only "same page as fetchPage": a page is cached
+   * there only if all of it lies inside the CS limit, and never while an
+   * instruction has 4 or more prefix bytes (so the 15-byte limit is checked
+   * here, byte by byte, whenever it could be exceeded).
+   */
   private fetchSlowByte(): number {
     const off = this.eip;
     if (off >>> 0 > this.csFetchHi) this.fault(EXC.GP, 0);
-    if (((off - this.instrEip) & 0xffffffff) >= 15 && (off - this.instrEip | 0) >= 15) this.fault(EXC.GP, 0);
+    if (((off - this.instrEip) | 0) >= 15) this.fault(EXC.GP, 0);
     const lin = (this.csBase + off) | 0;
     const user = this.cpl === 3;
-    const e = this.tlbR[lin >>> 12]!;
+    let e = this.tlbR[lin >>> 12]!;
     let b: number;
     if ((e & this.tlbNeed) === this.tlbNeed) {
-      this.fetchPage = lin & PAGE_LIN_MASK;
-      this.fetchBase = (e & ~3) * 1024;
-      b = this.mem[this.fetchBase + (lin & 0xfff)]!;
+      b = this.mem[(e & ~3) * 1024 + (lin & 0xfff)]!;
     } else {
       const phys = this.translate(lin, false, user);
       b = this.memory.read8(phys);
-      const e2 = this.tlbR[lin >>> 12]!;
-      if ((e2 & this.tlbNeed) === this.tlbNeed) {
-        this.fetchPage = lin & PAGE_LIN_MASK;
-        this.fetchBase = (e2 & ~3) * 1024;
-      }
+      e = this.tlbR[lin >>> 12]!;
+    }
+    if ((e & this.tlbNeed) === this.tlbNeed && !this.longInstr) {
+      const pageLin = lin & PAGE_LIN_MASK;
+      const firstOff = (pageLin - this.csBase) >>> 0;
+      if (firstOff <= this.csFetchHi && firstOff + 0xfff <= this.csFetchHi) {
+        this.fetchPage = pageLin;
+        this.fetchBase = (e & ~3) * 1024;
+      } else this.fetchPage = 1;
     }
     this.eip = (off + 1) | 0;
     return b;
   }
 
+  /** Called by prefix handlers: from the 4th prefix byte on, fetches take the checked path. */
+  notePrefix(): void {
+    if (((this.eip - this.instrEip) | 0) >= 4) {
+      this.longInstr = true;
+      this.fetchPage = 1;
+    }
+  }
+  longInstr = false;
+
   fetch8(): number {
     const off = this.eip;
     const lin = (this.csBase + off) | 0;
-    if ((lin & PAGE_LIN_MASK) === this.fetchPage && off >>> 0 <= this.csFetchHi && ((off - this.instrEip) | 0) < 15) {
+    if ((lin & PAGE_LIN_MASK) === this.fetchPage) {
       this.eip = (off + 1) | 0;
       return this.mem[this.fetchBase + (lin & 0xfff)]!;
     }
@@ -1071,7 +1089,7 @@ export class Cpu implements CpuCore {
   fetch16(): number {
     const off = this.eip;
     const lin = (this.csBase + off) | 0;
-    if ((lin & PAGE_LIN_MASK) === this.fetchPage && (lin & 0xfff) < 0xfff && (off >>> 0) + 1 <= this.csFetchHi && ((off - this.instrEip) | 0) < 14) {
+    if ((lin & PAGE_LIN_MASK) === this.fetchPage && (lin & 0xfff) < 0xfff) {
       this.eip = (off + 2) | 0;
       const a = this.fetchBase + (lin & 0xfff);
       return this.mem[a]! | (this.mem[a + 1]! << 8);
@@ -1082,7 +1100,7 @@ export class Cpu implements CpuCore {
   fetch32(): number {
     const off = this.eip;
     const lin = (this.csBase + off) | 0;
-    if ((lin & PAGE_LIN_MASK) === this.fetchPage && (lin & 0xfff) < 0xffd && (off >>> 0) + 3 <= this.csFetchHi && ((off - this.instrEip) | 0) < 12) {
+    if ((lin & PAGE_LIN_MASK) === this.fetchPage && (lin & 0xfff) < 0xffd) {
       this.eip = (off + 4) | 0;
       const a = this.fetchBase + (lin & 0xfff);
       const m = this.mem;
@@ -1193,8 +1211,25 @@ export class Cpu implements CpuCore {
     return `at ${this.segSel[SEG.CS]!.toString(16).padStart(4, '0')}:${(this.instrEip >>> 0).toString(16).padStart(8, '0')} (bytes ${bytes.trim()})`;
   }
 
+  /** Prefix state is left alone by unprefixed instructions; this restores the defaults. */
+  clearPrefixes(): void {
+    this.prefixed = false;
+    this.osz = this.code32 ? 256 : 0;
+    this.asz32 = this.code32;
+    this.segOvr = -1;
+    this.rep = 0;
+    this.lock = false;
+    if (this.longInstr) {
+      this.longInstr = false;
+      this.fetchPage = 1;
+    }
+  }
+  /** Set by every prefix handler (and by CS loads that change the default sizes). */
+  prefixed = true;
+
   /** Delivers the exception in faultVector/faultError, with EIP back at the faulting instruction. */
   private handleFault(): void {
+    this.clearPrefixes();
     let vec = this.faultVector;
     let err = this.faultError;
     this.eip = this.instrEip;
@@ -1529,13 +1564,9 @@ export class Cpu implements CpuCore {
 
   /** Executes one instruction (no event checks). Throws CPU_FAULT on a guest exception. */
   private execOne(): void {
+    if (this.prefixed) this.clearPrefixes();
     this.instrEip = this.eip;
     const tf = this.flags & FLAG.TF;
-    this.osz = this.code32 ? 256 : 0;
-    this.asz32 = this.code32;
-    this.segOvr = -1;
-    this.rep = 0;
-    this.lock = false;
     const op = this.fetch8();
     this.ops[op | this.osz]!(this);
     this.icount++;
@@ -1577,13 +1608,9 @@ export class Cpu implements CpuCore {
           continue;
         }
       }
+      if (this.prefixed) this.clearPrefixes();
       this.instrEip = this.eip;
       const tf = this.flags & (FLAG.TF | FLAG.RF);
-      this.osz = this.code32 ? 256 : 0;
-      this.asz32 = this.code32;
-      this.segOvr = -1;
-      this.rep = 0;
-      this.lock = false;
       const op = this.fetch8();
       this.ops[op | this.osz]!(this);
       this.icount++;

@@ -13,7 +13,7 @@ import { INPUT, ScriptedBoundary } from '../../engine/replay/boundary.js';
 import { LiveBoundary } from '../../engine/replay/live-boundary.js';
 import { MemorySink, decodeJournal, type JournalContents } from '../../engine/replay/journal.js';
 import { Runner } from '../../engine/replay/runner.js';
-import { nativePageHasher } from '../../engine/host/native-hash.js';
+import { nativeSha256 } from '../../engine/host/native-hash.js';
 import { startRecording, startReplay } from '../../engine/replay/session.js';
 import { createToyPc, toyMachineConfig } from '../engine/replay/toy-pc.js';
 import { BOOT_MS, prng } from '../engine/replay/toy-session.js';
@@ -101,12 +101,12 @@ function realDrive(engine: GuestEngine, guest: string, total: number, mode: Mode
   let runner: Runner;
   let rec: ReturnType<typeof startRecording> | null = null;
   if (mode === 'record') {
-    rec = startRecording(m, sink, { bootWallMs: BOOT_MS, checkpointInterval, pageHasher: nativePageHasher });
+    rec = startRecording(m, sink, { bootWallMs: BOOT_MS, checkpointInterval, sha256: nativeSha256 });
     runner = rec.runner;
     push = rec.boundary;
   } else {
     push = new LiveBoundary(BOOT_MS);
-    runner = new Runner(m, push, { checkpointInterval, pageHasher: nativePageHasher });
+    runner = new Runner(m, push, { checkpointInterval, sha256: nativeSha256 });
   }
   let hostNs = 0;
   const t0 = cpuNow();
@@ -143,7 +143,7 @@ async function realBench(out: BenchResult[]): Promise<void> {
   const journal = rec.journal!;
   const replayOnce = (checkpointInterval: number) => {
     const m = engine.create(guestImage(guest), new ScriptedBoundary([], BOOT_MS), { ramBytes: 32 * 1024 * 1024, clockMode: 'host' });
-    const { runner } = startReplay(m, journal, { checkpointInterval, pageHasher: nativePageHasher });
+    const { runner } = startReplay(m, journal, { checkpointInterval, sha256: nativeSha256 });
     const t0 = cpuNow();
     while (!runner.run(10_000_000).journalEnd);
     return { seconds: cpuNow() - t0, runner };
@@ -208,7 +208,7 @@ async function demoBench(out: BenchResult[]): Promise<void> {
   };
   const g = build();
   const sink = new MemorySink();
-  const rec = startRecording(g.m, sink, { bootWallMs: BOOT_MS, pageHasher: nativePageHasher });
+  const rec = startRecording(g.m, sink, { bootWallMs: BOOT_MS, sha256: nativeSha256 });
   const host = new FakeHost();
   const loop = new LiveLoop(rec.runner, rec.boundary, { hostClock: host, timers: host, sliceInstructions: 100_000 });
   const lines = Array.from({ length: 40 }, (_, i) => `line ${i} of the benchmark session, some text to echo`);
@@ -231,7 +231,7 @@ async function demoBench(out: BenchResult[]): Promise<void> {
   out.push({ name: 'replay.demo.journal-bytes-per-event', value: +(body / journal.events.length).toFixed(1), unit: `bytes (${journal.events.length} inputs, ${journal.syncs.length} syncs, ${journal.bytes} bytes, ${g.m.icount} instructions, ${(host.ns / 1e9).toFixed(1)} s host time)` });
   out.push({ name: 'replay.demo.input-record-bytes', value: +(rec.encoder.inputBytes / rec.encoder.inputEvents).toFixed(1), unit: 'bytes per input record' });
   const r = build();
-  const rp = startReplay(r.m, journal, { pageHasher: nativePageHasher });
+  const rp = startReplay(r.m, journal, { sha256: nativeSha256 });
   const t0 = cpuNow();
   while (!rp.runner.run(10_000_000).journalEnd);
   out.push({ name: 'replay.demo.replay-time', value: +((cpuNow() - t0) * 1000).toFixed(0), unit: `ms CPU to replay ${(host.ns / 1e9).toFixed(1)} s of host time (idle skipped); transcript identical: ${r.text() === g.text()}` });
@@ -275,7 +275,7 @@ export async function bench(): Promise<BenchResult[]> {
   // Direct costs of the per-point work, less noisy than whole-run differences on a shared host.
   for (const native of [false, true]) {
     const t = createToyPc(new ScriptedBoundary(), { clockMode: 'host' });
-    const r = new Runner(t.m, new LiveBoundary(BOOT_MS), { checkpointInterval: 1, pageHasher: native ? nativePageHasher : undefined });
+    const r = new Runner(t.m, new LiveBoundary(BOOT_MS), { checkpointInterval: 1, sha256: native ? nativeSha256 : undefined });
     t.m.run(5_000_000);
     const n = 50;
     let t0 = cpuNow();

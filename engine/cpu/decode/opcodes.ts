@@ -361,21 +361,29 @@ export function buildDispatch(): Handler[] {
   // prefixes
   const seg = (s: number): Handler => (c) => {
     c.segOvr = s;
+    c.prefixed = true;
+    c.notePrefix();
     const op = c.fetch8();
     c.ops[op | c.osz]!(c);
   };
   const opsize: Handler = (c) => {
     c.osz = c.code32 ? 0 : 256;
+    c.prefixed = true;
+    c.notePrefix();
     const op = c.fetch8();
     c.ops[op | c.osz]!(c);
   };
   const addrsize: Handler = (c) => {
     c.asz32 = !c.code32;
+    c.prefixed = true;
+    c.notePrefix();
     const op = c.fetch8();
     c.ops[op | c.osz]!(c);
   };
   const rep = (kind: number): Handler => (c) => {
     c.rep = kind;
+    c.prefixed = true;
+    c.notePrefix();
     const op = c.fetch8();
     c.ops[op | c.osz]!(c);
   };
@@ -418,6 +426,8 @@ function lockPrefix(c: Cpu): void {
   if (!ok) c.fault(EXC.UD, -1);
   c.eip = start;
   c.lock = true;
+  c.prefixed = true;
+  c.notePrefix();
   const next = c.fetch8();
   c.ops[next | c.osz]!(c);
 }

@@ -44,7 +44,7 @@ const LOG2T = (LN10 * ONE) / LN2;
 const LOG10_2 = (LN2 * ONE) / LN10;
 
 /** Significant bits of the pi used for argument reduction (0 = exact). */
-export const REDUCTION_PI_BITS = 0;
+export const REDUCTION_PI_BITS = 66;
 function truncatePi(bits: number): bigint {
   if (bits === 0) return PI;
   const L = bitLength(PI);
