@@ -236,6 +236,7 @@ export class Transcendental {
   fsincos(x: X87, kind: number): void {
     const p0 = x.tos;
     const pushes = kind >= 2;
+    x.setC2Flag(false);
     if (x.tagEmpty[p0]) {
       if (x.stackUnderflow()) { x.writeIndef(p0); if (pushes && x.tagEmpty[(x.tos - 1) & 7]) { x.doPush(); x.writeIndef(x.tos); } }
       return;
