@@ -36,7 +36,19 @@ const KERNEL_CS = 0x08;
 const KERNEL_DS = 0x10;
 const TSS_SEL = 0x18;
 const LDT_SEL = 0x30;
-/** LDT entry 0 as Linux's modify_ldt makes it for the 16-bit-code cases: base codeBase, limit codeSize-1, 16-bit, DPL 3. */
+/** The LDT the harness installs with modify_ldt (harness.c ldt_table): [base, limit, big, contents, readOnly, pageGranular]. */
+const ORACLE_LDT: readonly (readonly [number, number, number, number, number, number])[] = [
+  [0x00400000, 0x1fff, 0, 2, 0, 0], // 0x07: 16-bit code, for the 16-bit-code cases
+  [0x00200000, 0x0fff, 1, 0, 0, 0], // 0x0F: data, limit 0xFFF
+  [0x00200000, 0x1fff, 1, 0, 1, 0], // 0x17: read-only data
+  [0x00200000, 0x0fff, 1, 1, 0, 0], // 0x1F: expand-down, 32-bit
+  [0x00200000, 0x0fff, 0, 1, 0, 0], // 0x27: expand-down, 16-bit
+  [0x00300000, 0xffff, 0, 0, 0, 0], // 0x2F: 16-bit stack
+  [0x00300000, 0x07ff, 1, 1, 0, 0], // 0x37: expand-down 32-bit stack
+  [0x00400000, 0x1fff, 1, 2, 0, 0], // 0x3F: readable 32-bit code
+  [0x00200000, 0x00000, 1, 0, 0, 1], // 0x47: page-granular limit 0
+  [0x00008000, 0x1fff, 0, 0, 0, 0], // 0x4F: 16-bit data at LOW
+];
 const CODE16_SEL = 0x07;
 /** EFLAGS bits compared: the status flags, TF IF DF IOPL NT AC ID and bit 1 (RF and VM are not). */
 const EFLAGS_COMPARED = 0x247fd7;
@@ -87,11 +99,15 @@ export class OracleRunner {
       descriptor(TSS, 0x67, 0x8b, 0x0),
       descriptor(0, 0xfffff, 0xfb, 0xc),
       descriptor(0, 0xfffff, 0xf3, 0xc),
-      descriptor(LDT, 7, 0x82, 0x0),
+      descriptor(LDT, ORACLE_LDT.length * 8 - 1, 0x82, 0x0),
     ];
-    const [l0, l1] = descriptor(file.codeBase, file.codeSize - 1, 0xfb, 0x0);
-    mem.write32(LDT, l0 | 0);
-    mem.write32(LDT + 4, l1 | 0);
+    ORACLE_LDT.forEach(([base, limit, big, contents, ro, pages], i) => {
+      // as Linux's modify_ldt builds them: present, DPL 3, accessed; type from contents/read_exec_only
+      const type = contents === 2 ? 0x8 | (ro ? 0 : 2) | 1 : (contents === 1 ? 4 : 0) | (ro ? 0 : 2) | 1;
+      const [lo, hi] = descriptor(base, limit, 0xf0 | type, (pages << 3) | (big << 2));
+      mem.write32(LDT + i * 8, lo | 0);
+      mem.write32(LDT + i * 8 + 4, hi | 0);
+    });
     gdt.forEach(([lo, hi], i) => {
       mem.write32(GDT + i * 8, lo! | 0);
       mem.write32(GDT + i * 8 + 4, hi! | 0);
@@ -142,7 +158,7 @@ export class OracleRunner {
     cpu.gdtrLimit = 7 * 8 - 1;
     cpu.ldtr = LDT_SEL;
     cpu.ldtrBase = LDT;
-    cpu.ldtrLimit = 7;
+    cpu.ldtrLimit = ORACLE_LDT.length * 8 - 1;
     cpu.idtrBase = IDT;
     cpu.idtrLimit = 256 * 8 - 1;
     cpu.tr = TSS_SEL;
@@ -160,6 +176,10 @@ export class OracleRunner {
     cpu.setSegCache(SEG.GS, 0, 0, 0, 0);
     cpu.setCpl(3);
     cpu.modeChanged();
+    const [es = 0, ds = 0, ss = 0] = c.ctx.seg ?? [];
+    if (es) cpu.loadSegment(SEG.ES, es);
+    if (ds) cpu.loadSegment(SEG.DS, ds);
+    if (ss) cpu.loadSegment(SEG.SS, ss);
     for (let i = 0; i < 8; i++) cpu.reg32[i] = c.regsIn[i]! | 0;
     cpu.eip = c.ctx.m16 ? this.file.insnAddr - this.file.codeBase : this.file.insnAddr;
   }
@@ -208,7 +228,8 @@ export class OracleRunner {
       eflags = mem.read32(sp + 8) >>> 0;
       regs[4] = mem.read32(sp + 12) >>> 0;
       const ss = mem.read32(sp + 16) & 0xffff;
-      if (cs !== wantCs || ss !== USER_DS) problems.push(`exception frame CS:SS ${cs.toString(16)}:${ss.toString(16)}, expected ${wantCs.toString(16)}:2b`);
+      const wantSs = c.ctx.ss ?? ((c.ctx.seg ?? [])[2] || USER_DS);
+      if (cs !== wantCs || ss !== wantSs) problems.push(`exception frame CS:SS ${cs.toString(16)}:${ss.toString(16)}, expected ${wantCs.toString(16)}:${wantSs.toString(16)}`);
       exc = vector === 14 ? [vector, err, cpu.cr2 >>> 0] : [vector, err];
     } else if (cpu.segSel[SEG.CS] !== wantCs) {
       problems.push(`cs ${cpu.segSel[SEG.CS]!.toString(16)} at ${h32(eip)}, expected ${wantCs.toString(16)}`);
@@ -252,6 +273,8 @@ export class OracleRunner {
     }
     if (exc === null) {
       const [wes, wds] = c.ctx.sr ?? [USER_DS, USER_DS];
+      const wss = c.ctx.ss ?? ((c.ctx.seg ?? [])[2] || USER_DS);
+      if (cpu.segSel[SEG.SS] !== wss) problems.push(`ss ${cpu.segSel[SEG.SS]!.toString(16)}, expected ${wss.toString(16)}`);
       if (cpu.segSel[SEG.ES] !== wes || cpu.segSel[SEG.DS] !== wds) {
         problems.push(`es:ds ${cpu.segSel[SEG.ES]!.toString(16)}:${cpu.segSel[SEG.DS]!.toString(16)}, expected ${wes.toString(16)}:${wds.toString(16)}`);
       }

@@ -33,6 +33,10 @@ export interface OracleCase {
     readonly m16?: number;
     /** CS afterwards, when the instruction changed it. */
     readonly cs?: number;
+    /** [es, ds, ss] selectors at the start (0: the flat 0x2B; LDT selectors as in harness.c). */
+    readonly seg?: readonly number[];
+    /** SS afterwards, when the instruction changed it. */
+    readonly ss?: number;
     readonly count?: number;
     readonly srcZero?: boolean;
     readonly addr?: number;
