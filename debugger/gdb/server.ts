@@ -127,6 +127,7 @@ export class GdbConnection {
   private lastStop = `T05thread:${THREAD};`;
   private readonly gdbPoints = new Map<string, Point>();
   private isClosed = false;
+  private pendingInterrupt = false;
   /** Resolves when the queue is drained (tests). */
   private idleWaiters: (() => void)[] = [];
 
@@ -173,7 +174,10 @@ export class GdbConnection {
         if (this.lastSent && !this.noAck && this.nacks++ < 3) this.write(this.lastSent);
         return;
       case 'interrupt':
+        // Ctrl-C may overtake the resume it is meant for (both in one chunk, or the
+        // resume still queued): remember it and stop that resume at once.
         if (this.running) this.running.abort();
+        else if (this.processing || this.queue.length > 0) this.pendingInterrupt = true;
         return;
       case 'bad':
         this.server.log.log(LOG.WARN, 'gdb', `bad:${ev.reason.split(' ')[0]}`, `bad packet from gdb: ${ev.reason}`);
@@ -213,6 +217,7 @@ export class GdbConnection {
         }
       } finally {
         this.processing = false;
+        this.pendingInterrupt = false; // a Ctrl-C that found no resume to stop is dropped
         const w = this.idleWaiters;
         this.idleWaiters = [];
         for (const f of w) f();
@@ -384,6 +389,10 @@ export class GdbConnection {
   private async resume(how: 's' | 'c' | 'bs' | 'bc'): Promise<string> {
     const ctl = new AbortController();
     this.running = ctl;
+    if (this.pendingInterrupt) {
+      this.pendingInterrupt = false;
+      ctl.abort();
+    }
     let stop: StopInfo;
     try {
       const o = { signal: ctl.signal };

@@ -191,6 +191,26 @@ test('Ctrl-C interrupts a long continue at once with T02', async () => {
   }
 });
 
+test('Ctrl-C sent together with a resume stops it at once, forward and in reverse', async () => {
+  const { c, server, session } = await setup();
+  try {
+    assert.match(await c.req('c'), /^T05replaylog:end;/);
+    const end = session.position;
+    c.raw(Buffer.concat([encodePacket('bc', false), Buffer.from([3])]));
+    assert.match(await c.reply(), /^T02/);
+    assert.deepEqual(session.position, end, 'a cancelled reverse-continue leaves the position unchanged');
+    session.seek(10);
+    c.raw(Buffer.concat([encodePacket('c', false), Buffer.from([3])]));
+    assert.match(await c.reply(), /^T02/);
+    assert.equal(session.position.icount, 10);
+    assert.match(await c.req('bs'), /^T05/, 'and the next command runs normally');
+    assert.equal(session.position.icount, 9);
+  } finally {
+    c.close();
+    await server.close();
+  }
+});
+
 test('malformed, oversized and garbage input gets errors and log lines, never a crash', async () => {
   const { c, server, logger } = await setup();
   try {
