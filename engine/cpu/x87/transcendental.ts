@@ -238,7 +238,7 @@ export class Transcendental {
     const pushes = kind >= 2;
     x.setC2Flag(false);
     if (x.tagEmpty[p0]) {
-      if (x.stackUnderflow()) { x.writeIndef(p0); if (pushes && x.tagEmpty[(x.tos - 1) & 7]) { x.doPush(); x.writeIndef(x.tos); } }
+      if (x.stackUnderflow()) { x.writeIndef(p0); if (pushes) { x.doPush(); x.writeIndef(x.tos); } }
       return;
     }
     if (pushes && !x.tagEmpty[(p0 - 1) & 7]) {
@@ -320,9 +320,9 @@ export class Transcendental {
       x.setC1Flag(R.up || up1);
     } else {
       // tan = sin / cos
-      const num = sM << 300n;
-      const quo = num / cM;
-      put(p0, sS ^ cS, quo, sQ - cQ - 300);
+      const sh = Math.max(0, 200 + bitLength(cM) - bitLength(sM));
+      const quo = (sM << BigInt(sh)) / cM;
+      put(p0, sS ^ cS, quo, sQ - cQ - sh);
       x.doPush(); x.writePhys(x.tos, 0x3fff, 0x80000000, 0);
     }
     x.raiseFlags(flags);
