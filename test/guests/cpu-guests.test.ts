@@ -35,3 +35,10 @@ for (const [name, what, budget] of GUESTS) {
     assert.doesNotMatch(run.console, /^FAIL /m, describeRun(name, run));
   });
 }
+
+test('pm-triple — a triple fault resets the PC (RAM kept), the guest boots again from the reset vector', { skip }, () => {
+  const run = runGuest(load.engine!, guestImage('pm-triple'), { maxInstructions: 2_000_000 });
+  assert.equal(run.exitCode, GUEST_EXIT.PASS, describeRun('pm-triple', run));
+  assert.match(run.console, /^pm-triple: first boot, triple-faulting\npm-triple: rebooted after a triple fault\nPASS pm-triple /m, describeRun('pm-triple', run));
+  assert.equal(run.machine.resets, 1, 'one reset');
+});
