@@ -395,7 +395,16 @@ export class GdbConnection {
     }
     let stop: StopInfo;
     try {
-      const o = { signal: ctl.signal };
+      // Long reverse scans report progress as console output (gdb prints it while waiting).
+      let shown = 0;
+      const onProgress = (p: { done: number; total: number }): void => {
+        const pct = p.total > 0 ? Math.floor((p.done * 100) / p.total) : 0;
+        if (p.done >= 50_000_000 && pct >= shown + 10) {
+          shown = pct - (pct % 10);
+          this.send('O' + hexText(`rewind: scanned ${(p.done / 1e6).toFixed(0)}M instructions back (${pct}% of history)\n`));
+        }
+      };
+      const o = { signal: ctl.signal, onProgress };
       const s = this.session;
       stop = how === 's' ? await s.step(o) : how === 'c' ? await s.continue(o) : how === 'bs' ? await s.reverseStep(o) : await s.reverseContinue(o);
     } finally {
