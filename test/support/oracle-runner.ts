@@ -148,7 +148,7 @@ export class OracleRunner {
     map(file.codeBase, file.codeSize, true);
     const cpu = this.cpu;
     cpu.cr3 = PAGE_DIR;
-    cpu.cr0 = 0x80010011 | 0; // PG | WP | ET | PE (AM off)
+    cpu.cr0 = 0x80050011 | 0; // PG | AM | WP | ET | PE, as Linux runs user code (AM: EFLAGS.AC enables #AC at CPL 3)
     cpu.flushTlb(true);
   }
 
@@ -181,7 +181,8 @@ export class OracleRunner {
     if (ds) cpu.loadSegment(SEG.DS, ds);
     if (ss) cpu.loadSegment(SEG.SS, ss);
     for (let i = 0; i < 8; i++) cpu.reg32[i] = c.regsIn[i]! | 0;
-    cpu.eip = c.ctx.m16 ? this.file.insnAddr - this.file.codeBase : this.file.insnAddr;
+    const at = c.ctx.at ?? this.file.insnAddr;
+    cpu.eip = c.ctx.m16 ? at - this.file.codeBase : at;
   }
 
   /** Runs one case and compares; leaves the machine ready for the next. */
@@ -189,8 +190,10 @@ export class OracleRunner {
     const cpu = this.cpu;
     const mem = this.machine.memory;
     const problems: string[] = [];
-    const insn = this.file.insnAddr;
-    mem.writeBytes(insn, c.code);
+    // the instruction; bytes past the end of the code window are not there (unmapped page)
+    const insn = c.ctx.at ?? this.file.insnAddr;
+    const codeEnd = this.file.codeBase + this.file.codeSize;
+    mem.writeBytes(insn, c.code.subarray(0, Math.max(0, Math.min(c.code.length, codeEnd - insn))));
     for (const p of c.patches) mem.writeBytes(p.linAddr, p.bytes);
     this.enterUserMode(c);
 
@@ -258,8 +261,10 @@ export class OracleRunner {
     //    of its accesses faults first (hence CR2) is the implementation's order.
     if (wantExc !== null && c.m === 'popa') for (let i = 0; i < 8; i++) if (i !== 4) want[i] = regs[i]!;
     if (wantExc !== null && exc !== null && wantExc[0] === 14 && (c.m === 'retf' || c.m === 'callf')) exc[2] = wantExc[2]!;
+    // #PF error code bit 4 (instruction fetch) exists only with NX paging (the host's); rewind's
+    // 32-bit paging has no NX, so that bit is not compared.
     const excText = (e: readonly number[] | null): string =>
-      e === null ? 'none' : `vector ${e[0]} err ${e[1]!.toString(16)}${e.length > 2 ? ` cr2 ${h32(e[2]!)}` : ''}`;
+      e === null ? 'none' : `vector ${e[0]} err ${(e[0] === 14 ? e[1]! & ~0x10 : e[1]!).toString(16)}${e.length > 2 ? ` cr2 ${h32(e[2]!)}` : ''}`;
     if (excText(exc) !== excText(wantExc)) problems.push(`exception ${excText(exc)}, expected ${excText(wantExc)}`);
 
     for (let i = 0; i < 8; i++) {
@@ -320,7 +325,9 @@ export class OracleRunner {
       // restore the window for the next case
       if (touched || !same) ram.set(this.pristine[w]!, base);
     });
-    mem.writeBytes(insn - 0x40, this.fill); // the instruction and whatever it wrote around it
+    // the instruction and whatever it wrote around it
+    const lo = Math.max(this.file.codeBase, insn - 0x40);
+    mem.writeBytes(lo, this.fill.subarray(0, Math.min(codeEnd, insn + 0xc0) - lo));
     return { ok: problems.length === 0, problems };
   }
 

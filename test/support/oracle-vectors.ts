@@ -33,6 +33,8 @@ export interface OracleCase {
     readonly m16?: number;
     /** CS afterwards, when the instruction changed it. */
     readonly cs?: number;
+    /** Linear address of the instruction when it is not insnAddr (page-boundary placements). */
+    readonly at?: number;
     /** [es, ds, ss] selectors at the start (0: the flat 0x2B; LDT selectors as in harness.c). */
     readonly seg?: readonly number[];
     /** SS afterwards, when the instruction changed it. */

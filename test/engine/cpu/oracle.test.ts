@@ -40,6 +40,11 @@ const KNOWN_REWIND_BUGS: { id: string; why: string; match: (c: OracleCase, probl
     match: (c, p) => (c.m === 'pop-sreg' || c.m === 'mov-sreg') && c.ctx.g === 'tf' && c.exc === null && p.length === 1 && /^exception vector 1 /.test(p[0]!),
   },
   {
+    id: 'no-alignment-check',
+    why: 'alignment checking is not implemented: with CR0.AM = 1, EFLAGS.AC = 1 and CPL 3 a misaligned access must raise #AC(0) (vector 17)',
+    match: (c, p) => c.ctx.g === 'ac' && c.exc !== null && c.exc[0] === 17 && p.length > 0 && /^exception none, expected vector 17 /.test(p[0]!),
+  },
+  {
     id: 'bswap16-upper',
     why: 'BSWAP r16 (0x66 0F C8+r) writes all 32 bits; hardware leaves bits 31:16 unchanged (bits 15:0 are undefined and masked)',
     match: (c) => c.m === 'bswap' && c.size === 16,
