@@ -192,3 +192,37 @@ test('a live session records as it runs: reverse at any time, forward past the f
   assert.equal(m2.icount, end);
   assert.equal(m2.stateHash(), finalHash, 'the journal of a debugged live session replays exactly');
 });
+
+test('dev-pit: timer interrupts, HLT and idle spans; reverse-step walks back across them exactly', { skip }, async () => {
+  const engine = load.engine!;
+  if (!engine.fullPc) return;
+  const j = record(engine, 'dev-pit', 8_000_000);
+  const t = target(engine, 'dev-pit', j, 100_000);
+  t.seek(t.historyStart);
+  const ints: Position[] = [];
+  const hlts: Position[] = [];
+  t.run(t.historyEnd, probe({ events: EV.INTERRUPT | EV.HLT, onEvent: (ev) => ((ev.kind === 'hlt' ? hlts : ints).push({ icount: t.icount, sub: t.sub }), false) }));
+  assert.ok(ints.length >= 2, `external interrupts: ${ints.length}`);
+  assert.ok(hlts.length >= 1, `HLTs: ${hlts.length}`);
+  // A window that contains a HLT and the interrupt that wakes it.
+  const hlt = hlts[0]!;
+  const wake = ints.find((p) => p.icount > hlt.icount)!;
+  const s = new Session(t, { yieldFn: () => Promise.resolve() });
+  s.seek(hlt.icount);
+  await s.step();
+  assert.equal(t.halted, true);
+  assert.ok(s.position.icount > hlt.icount + 1, 'step over HLT skips the idle span');
+  assert.deepEqual(s.position, { icount: wake.icount, sub: 0 });
+  await s.step();
+  assert.deepEqual(s.position, wake, 'then the handler entry');
+  await s.reverseStep();
+  assert.deepEqual(s.position, { icount: wake.icount, sub: 0 });
+  await s.reverseStep();
+  assert.deepEqual(s.position, hlt, 'back over the idle span to the HLT');
+  // reverse-continue from well after to an external interrupt event
+  const p = s.addPoint({ type: 'event', event: { on: 'interrupt' } });
+  s.seek(t.historyEnd);
+  const r = await s.reverseContinue();
+  assert.equal(r.point, p);
+  assert.deepEqual(s.position, ints[ints.length - 1]);
+});
