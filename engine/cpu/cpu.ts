@@ -361,18 +361,12 @@ export class Cpu implements CpuCore {
     this.setEflags((f & ~mask) | (v & mask));
   }
 
-  /** Forces the arithmetic flags in `mask` to the values in `v` (drops their lazy state). */
+  /**
+   * Forces the arithmetic flags in `mask` to the values in `v`. The other lazy
+   * flags keep being computed from the (unchanged) lazy operands.
+   */
   setArith(v: number, mask: number): void {
-    if (this.flagsLazy & mask) {
-      const keep = this.flagsLazy & ~mask;
-      if (keep) {
-        this.getEflags();
-      }
-      this.flagsLazy = 0;
-      if (keep) {
-        // already materialised
-      }
-    }
+    this.flagsLazy &= ~mask;
     this.flags = (this.flags & ~mask) | (v & mask);
   }
 
@@ -1190,6 +1184,11 @@ export class Cpu implements CpuCore {
     throw CPU_FAULT;
   }
 
+  /** A near jump outside the CS limit. */
+  jumpFault(): never {
+    return this.fault(EXC.GP, 0);
+  }
+
   /** #UD for an opcode we do not implement (or that is invalid): reported once per opcode. */
   undefinedOpcode(what: number): never {
     if (!this.reportedUd.has(what)) {
@@ -1598,8 +1597,14 @@ export class Cpu implements CpuCore {
     }
   }
 
-  /** Returns true when the CPU halted (run must return). */
+  /**
+   * Returns true when the CPU halted (run must return). Everything unusual
+   * (interrupts, traps, TF/RF, STI/MOV SS shadows, stop requests) sets
+   * eventsPending and is handled off the fast path; with TF or RF set the
+   * instruction runs through execOne, which implements the single-step trap.
+   */
   private runFast(stop: number): boolean {
+    const ops = this.ops;
     while (this.icount < stop) {
       if (this.eventsPending) {
         if (this.stopRequested) return true;
@@ -1607,20 +1612,16 @@ export class Cpu implements CpuCore {
           if (this.halted) return true;
           continue;
         }
+        if (this.flags & (FLAG.TF | FLAG.RF)) {
+          this.execOne();
+          continue;
+        }
       }
       if (this.prefixed) this.clearPrefixes();
       this.instrEip = this.eip;
-      const tf = this.flags & (FLAG.TF | FLAG.RF);
       const op = this.fetch8();
-      this.ops[op | this.osz]!(this);
+      ops[op | this.osz]!(this);
       this.icount++;
-      if (tf !== 0) {
-        if (this.flags & FLAG.RF) this.flags &= ~FLAG.RF;
-        if (tf & FLAG.TF) {
-          this.pendingDbTrap |= 0x4000;
-          this.eventsPending = true;
-        }
-      }
     }
     return false;
   }

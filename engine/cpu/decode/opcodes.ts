@@ -17,6 +17,7 @@ import * as O from '../exec/ops.js';
 import * as C from '../exec/control.js';
 import * as S from '../exec/string.js';
 import * as Y from '../exec/system.js';
+import * as F from '../exec/alu-fast.js';
 import { daa, das, aaa, aas, aam, aad } from '../exec/alu.js';
 
 export type Handler = (c: Cpu) => void;
@@ -50,10 +51,10 @@ const REG32 = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
 for (let i = 0; i < 8; i++) {
   const b = i << 3;
   const lk = i !== 7;
-  e(b, ALU[i]!, 'Eb,Gb', O.aluEbGb(i), { lock: lk });
-  e(b + 1, ALU[i]!, 'Ev,Gv', both((w) => O.aluEvGv(i, w)), { lock: lk });
-  e(b + 2, ALU[i]!, 'Gb,Eb', O.aluGbEb(i));
-  e(b + 3, ALU[i]!, 'Gv,Ev', both((w) => O.aluGvEv(i, w)));
+  e(b, ALU[i]!, 'Eb,Gb', F.ALU_EG.b[i]!, { lock: lk });
+  e(b + 1, ALU[i]!, 'Ev,Gv', [F.ALU_EG.w[i]!, F.ALU_EG.d[i]!], { lock: lk });
+  e(b + 2, ALU[i]!, 'Gb,Eb', F.ALU_GE.b[i]!);
+  e(b + 3, ALU[i]!, 'Gv,Ev', [F.ALU_GE.w[i]!, F.ALU_GE.d[i]!]);
   e(b + 4, ALU[i]!, 'AL,Ib', O.aluALIb(i));
   e(b + 5, ALU[i]!, 'eAX,Iv', both((w) => O.aluAXIv(i, w)));
 }
@@ -86,12 +87,12 @@ e(0x6c, 'insb', 'Yb,DX', S.stringOp(S.STR.INS, 1));
 e(0x6d, 'insw|insd', 'Yv,DX', [S.stringOp(S.STR.INS, 2), S.stringOp(S.STR.INS, 4)]);
 e(0x6e, 'outsb', 'DX,Xb', S.stringOp(S.STR.OUTS, 1));
 e(0x6f, 'outsw|outsd', 'DX,Xv', [S.stringOp(S.STR.OUTS, 2), S.stringOp(S.STR.OUTS, 4)]);
-for (let cc = 0; cc < 16; cc++) e(0x70 + cc, 'j' + CC[cc], 'Jb', C.jcc8(cc));
+for (let cc = 0; cc < 16; cc++) e(0x70 + cc, 'j' + CC[cc], 'Jb', F.JCC_JB[cc]!);
 for (let i = 0; i < 8; i++) {
   e(0x80, ALU[i]!, 'Eb,Ib', O.grp1Eb, { reg: i, lock: i !== 7 });
-  e(0x81, ALU[i]!, 'Ev,Iv', both((w) => O.grp1Ev(false, w)), { reg: i, lock: i !== 7 });
+  e(0x81, ALU[i]!, 'Ev,Iv', [F.ALU_EIZ.w[i]!, F.ALU_EIZ.d[i]!], { reg: i, lock: i !== 7 });
   e(0x82, ALU[i]!, 'Eb,Ib', O.grp1Eb, { reg: i, lock: i !== 7 });
-  e(0x83, ALU[i]!, 'Ev,Ibs', both((w) => O.grp1Ev(true, w)), { reg: i, lock: i !== 7 });
+  e(0x83, ALU[i]!, 'Ev,Ibs', [F.ALU_EIB.w[i]!, F.ALU_EIB.d[i]!], { reg: i, lock: i !== 7 });
 }
 e(0x84, 'test', 'Eb,Gb', O.test_EbGb);
 e(0x85, 'test', 'Ev,Gv', both(O.test_EvGv));

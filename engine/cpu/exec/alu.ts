@@ -128,8 +128,7 @@ export function shift(c: Cpu, op: number, a: number, count: number, size: number
       r = n === 0 ? a : ((a << n) | (a >>> (bits - n))) & mask;
       cf = r & 1;
       of = ((r >>> size) & 1) ^ cf;
-      c.getEflags();
-      c.flags = (c.flags & ~(CF | OF)) | cf | (of ? OF : 0);
+      c.setArith(cf | (of ? OF : 0), CF | OF);
       return r;
     }
     case 1: { // ror
@@ -137,8 +136,7 @@ export function shift(c: Cpu, op: number, a: number, count: number, size: number
       r = n === 0 ? a : ((a >>> n) | (a << (bits - n))) & mask;
       cf = (r >>> size) & 1;
       of = cf ^ ((r >>> (size - 1)) & 1);
-      c.getEflags();
-      c.flags = (c.flags & ~(CF | OF)) | cf | (of ? OF : 0);
+      c.setArith(cf | (of ? OF : 0), CF | OF);
       return r;
     }
     case 2: { // rcl
@@ -152,8 +150,7 @@ export function shift(c: Cpu, op: number, a: number, count: number, size: number
       }
       cf = cin;
       of = ((r >>> size) & 1) ^ cf;
-      c.getEflags();
-      c.flags = (c.flags & ~(CF | OF)) | cf | (of ? OF : 0);
+      c.setArith(cf | (of ? OF : 0), CF | OF);
       return r;
     }
     case 3: { // rcr
@@ -167,8 +164,7 @@ export function shift(c: Cpu, op: number, a: number, count: number, size: number
       }
       cf = cin;
       of = ((r >>> size) ^ (r >>> (size - 1))) & 1;
-      c.getEflags();
-      c.flags = (c.flags & ~(CF | OF)) | cf | (of ? OF : 0);
+      c.setArith(cf | (of ? OF : 0), CF | OF);
       return r;
     }
     case 4:

@@ -716,8 +716,7 @@ export function bitTest(op: number, byImm: boolean, is32: boolean): H {
 }
 function setBtFlags(c: Cpu, bit: number): void {
   // CF = the bit; OF, SF, AF, PF undefined (left as they are, like P6 for SF/ZF); ZF unchanged.
-  c.getEflags();
-  c.flags = (c.flags & ~FLAG.CF) | bit;
+  c.setArith(bit, FLAG.CF);
 }
 export function bitScan(reverse: boolean, is32: boolean): H {
   return (c) => {

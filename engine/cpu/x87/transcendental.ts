@@ -398,7 +398,7 @@ export class Transcendental {
       else if (ac === CLS_ZERO) { lzero = true; lsgn = as; }
       else if (as && (aSE & 0x7fff) >= 0x3fff) {
         // x <= -1 is outside the domain; the host returns x itself, reporting only inexact (measured)
-        if (bc === CLS_INF) { x.writePhys(pp1, (bSE ^ 0x8000) & 0xffff, bHi, bLo); x.doPop(); return; }
+        if (bc === CLS_INF || bc === CLS_ZERO) { x.writePhys(pp1, (bSE ^ 0x8000) & 0xffff, bHi, bLo); x.doPop(); return; }
         if (bc === CLS_DENORMAL) { x.raiseFlags(X87_SW_DE); if (!x.isMasked(X87_SW_DE)) return; }
         x.writePhys(pp1, aSE, aHi, aLo); x.raiseFlags(X87_SW_PE); x.doPop(); return;
       }

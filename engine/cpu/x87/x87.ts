@@ -1229,7 +1229,12 @@ export class X87 implements Snapshotable {
     if (xc === CLS_INF || yc === CLS_ZERO) { this.sw &= ~X87_SW_C2; this.invalidResult(p0, false); return; }
     if (xc === CLS_DENORMAL || yc === CLS_DENORMAL) { this.raise(X87_SW_DE); if (!this.masked(X87_SW_DE)) { this.sw &= ~X87_SW_C2; return; } }
     this.sw &= ~(X87_SW_C0 | X87_SW_C1 | X87_SW_C2 | X87_SW_C3);
-    if (xc === CLS_ZERO || yc === CLS_INF) return;
+    if (xc === CLS_ZERO) return;
+    if (yc === CLS_INF) {
+      // the result is ST0; a pseudo-denormal comes back with exponent 1 (measured)
+      if ((xSE & 0x7fff) === 0 && xHi & 0x80000000) this.regSE[p0] = xSE | 1;
+      return;
+    }
     const xe0 = (xSE & 0x7fff) || 1, ye0 = (ySE & 0x7fff) || 1;
     let xm = sig64(xHi, xLo), ym = sig64(yHi, yLo);
     let xq = xe0 - 16383 - 63, yq = ye0 - 16383 - 63;
@@ -1386,7 +1391,7 @@ export class X87 implements Snapshotable {
       this.envSw = b.read16(addr + 2) & 0xffff;
       this.envTw = b.read16(addr + 4) & 0xffff;
       if (pm) {
-        this.envFip = b.read16(addr + 6) & 0xffff; this.envFcs = b.read16(addr + 8) & 0xffff; this.envFop = this.fop;
+        this.envFip = b.read16(addr + 6) & 0xffff; this.envFcs = b.read16(addr + 8) & 0xffff; this.envFop = 0; // no FOP in this format
         this.envFdp = b.read16(addr + 10) & 0xffff; this.envFds = b.read16(addr + 12) & 0xffff;
       } else {
         const w = b.read16(addr + 8) & 0xffff;
