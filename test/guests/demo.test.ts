@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadGuestEngine, runGuest, guestImage, describeRun, guestsDir, pcPartsMissing } from '../support/guest-runner.js';
-import { INPUT, ScriptedBoundary, type InputEvent } from '../../engine/replay/boundary.js';
+import { INPUT, OUTPUT, ScriptedBoundary, type InputEvent } from '../../engine/replay/boundary.js';
 
 const load = await loadGuestEngine();
 const skip =
@@ -88,4 +88,20 @@ test('demo: a byte arriving between main_loop.check and main_loop.reset_head is 
   assert.match(run.serial, /echo: ac {2}\(2 chars/, describeRun('demo', run)); // the 'b' vanished
   assert.match(run.serial, /!! lost 1 byte\(s\): received 4, consumed 3\r\n/);
   assert.equal(run.exitCode, 1, 'exit status = bytes lost');
+});
+
+test('demo: the same inputs give the same run whatever the budget is split into', { skip }, () => {
+  const inputs = () => [...typed(1_000_000, 150_007, 'split me\r'), ...typed(4_000_000, 99_991, 'quit\r')];
+  const whole = runGuest(load.engine!, guestImage('demo'), { maxInstructions: 20_000_000, inputs: inputs() });
+  const m = load.engine!.create(guestImage('demo'), new ScriptedBoundary(inputs()), { ramBytes: 32 * 1024 * 1024 });
+  let serial = '';
+  m.onOutput = (kind, target, data) => {
+    if (kind === OUTPUT.SERIAL && target === 0) for (const b of data) serial += String.fromCharCode(b);
+  };
+  let r = m.run(77_777);
+  for (let i = 0; i < 1000 && r.reason === 'budget'; i++) r = m.run(77_777);
+  assert.equal(r.reason, 'exit');
+  assert.equal(serial, whole.serial);
+  assert.equal(m.icount, whole.icount);
+  assert.equal(m.stateHash(), whole.machine.stateHash());
 });
