@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `rewind` executable: runs the CLI and turns errors into one line and an exit status.
-import { RewindError } from '../../engine/errors.js';
-import { main } from './main.js';
+import { RewindError, ERR } from '../../engine/errors.js';
+import { main, EXIT } from './main.js';
 
 main(process.argv.slice(2)).then(
   (code) => {
@@ -10,6 +10,6 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     if (err instanceof RewindError) process.stderr.write(`rewind: ${err.message}\n`);
     else process.stderr.write(`rewind: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = err instanceof RewindError ? 1 : 70;
+    process.exitCode = err instanceof RewindError ? (err.code === ERR.ARGUMENT ? EXIT.USAGE : EXIT.ERROR) : EXIT.INTERNAL;
   },
 );

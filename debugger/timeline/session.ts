@@ -1094,6 +1094,45 @@ export class Session {
     });
   }
 
+  /**
+   * Replays [from, to) and returns the events of the kinds in `mask` (EV.*)
+   * with their positions, e.g. for timeline marks and the serial output up
+   * to a point. The session returns to where it was. At most `limit` events.
+   */
+  collectEvents(from: number, to: number, mask: number, opts: RunOptions & { limit?: number } = {}): Promise<{ position: Position; event: TargetEvent }[]> {
+    return this.guard(async () => {
+      const t = this.target;
+      const back = this.position;
+      const wasBranch = t.onBranch;
+      const lo = Math.max(from, t.historyStart);
+      const hi = Math.min(to, t.historyEnd === Infinity ? Math.max(back.icount, t.frontier ?? 0) : t.historyEnd);
+      const out: { position: Position; event: TargetEvent }[] = [];
+      const limit = opts.limit ?? 100_000;
+      if (hi <= lo) return out;
+      const probe = new RunProbe(this, []);
+      probe.opEvents = mask;
+      probe.opEvent = (ev, pos) => {
+        if (out.length < limit) out.push({ position: pos, event: ev.kind === 'serial' || ev.kind === 'net' ? { ...ev, ...(ev.kind === 'serial' ? { data: ev.data.slice() } : { frame: ev.frame.slice() }) } : ev });
+        return false;
+      };
+      probe.scan = true;
+      probe.finish();
+      this.seekIcount(lo);
+      let done = 0;
+      while (t.icount < hi && out.length < limit) {
+        if (opts.signal?.aborted) break;
+        const before = t.icount;
+        const r = t.run(Math.min(hi, t.icount + this.chunk), probe);
+        done += t.icount - before;
+        this.progress(opts, done, hi - lo, t.icount);
+        if (r.reason !== 'until') break;
+        await this.yieldFn();
+      }
+      if (!wasBranch) this.seekPos(back);
+      return out;
+    });
+  }
+
   /** The position `lastWrite` last stopped at, if any. */
   get lastWritePosition(): Position | null {
     return this.lastWriteCursor?.pos ?? null;

@@ -124,6 +124,8 @@ export interface DebugTarget {
   /** Last reachable icount in a replay; Infinity when live (running forward extends history). */
   readonly historyEnd: number;
   /** True after a debugger write in the past: the state is a disposable copy. */
+  /** Live targets: the newest icount recorded so far (history is [historyStart, frontier]). */
+  readonly frontier?: number;
   readonly onBranch: boolean;
   readonly halted: boolean;
 

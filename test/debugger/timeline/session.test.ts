@@ -414,3 +414,25 @@ test('HLT: step skips the idle span, next waits for the handler to return, rever
   await s.reverseNext();
   assert.deepEqual(s.position, atHlt);
 });
+
+test('collectEvents lists events with their positions and leaves the session where it was', async () => {
+  const { s, m, prog } = newSession();
+  const end = exitIcount() - 1;
+  s.seek(end);
+  s.seek(300);
+  const h = m.stateHash();
+  const evs = await s.collectEvents(0, end, EV.SERIAL_OUT | EV.INTERRUPT | EV.EXCEPTION | EV.SOFT_INT);
+  assert.deepEqual(s.position, { icount: 300, sub: 0 });
+  assert.equal(m.stateHash(), h);
+  const serial = evs.filter((e) => e.event.kind === 'serial').map((e) => Buffer.from((e.event as { data: Uint8Array }).data).toString('latin1')).join('');
+  assert.equal(serial, 'Hi');
+  assert.ok(evs.some((e) => e.event.kind === 'interrupt' && e.event.vector === 0x20 && e.position.sub === 1));
+  assert.ok(evs.some((e) => e.event.kind === 'interrupt' && e.event.vector === 6));
+  assert.ok(evs.some((e) => e.event.kind === 'interrupt' && e.event.vector === 0x30));
+  for (let i = 1; i < evs.length; i++) assert.ok(comparePos(evs[i - 1]!.position, evs[i]!.position) <= 0, 'in order');
+  // Positions are exact: going to a serial event's position shows the OUT instruction.
+  const ser = evs.find((e) => e.event.kind === 'serial')!;
+  s.seek(ser.position.icount);
+  assert.equal(s.linearPc(), prog.at('out1'));
+  assert.equal((await s.collectEvents(0, end, EV.SERIAL_OUT, { limit: 1 })).length, 1);
+});

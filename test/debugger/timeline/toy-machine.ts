@@ -44,6 +44,8 @@ export class ToyMachine implements DebugTarget {
   readonly regs = new Int32Array(NREGS);
   icount = 0;
   sub = 0;
+  /** The newest icount reached on the recorded timeline. */
+  frontier = 0;
   halted = false;
   exited = false;
   onBranch = false;
@@ -224,6 +226,7 @@ export class ToyMachine implements DebugTarget {
     this.probe = probe;
     const end = Math.min(untilIcount, this.historyEnd);
     const r = this.loop(end);
+    if (!this.onBranch && this.icount > this.frontier) this.frontier = this.icount;
     this.probe = null;
     if (r === null) return { reason: untilIcount > this.historyEnd && this.icount >= this.historyEnd ? 'end' : 'until', detail: '' };
     return r;
