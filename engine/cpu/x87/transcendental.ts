@@ -67,7 +67,9 @@ function sinSeries(u: bigint): bigint {
     if (term === 0n) break;
     sum += term;
   }
-  return sum;
+  // when the argument is so small that the series collapses to 1, keep the
+  // true value's direction (sin(r)/r < 1) so that directed rounding is right
+  return sum === ONE ? ONE - 1n : sum;
 }
 function cosSeries(u: bigint): bigint {
   let sum = ONE, term = ONE;
@@ -76,7 +78,7 @@ function cosSeries(u: bigint): bigint {
     if (term === 0n) break;
     sum += term;
   }
-  return sum;
+  return sum === ONE ? ONE - 1n : sum; // cos(r) < 1 (see sinSeries)
 }
 /** atan(t)/t (sign -1) or atanh(t)/t (sign +1) with u = t^2 */
 function atanSeries(u: bigint, sign: bigint): bigint {
@@ -88,7 +90,7 @@ function atanSeries(u: bigint, sign: bigint): bigint {
     if (term === 0n) break;
     sum += term;
   }
-  return sum;
+  return sum === ONE ? ONE + sign : sum; // direction kept (see sinSeries)
 }
 /** expm1(y)/y */
 function expm1Series(y: bigint): bigint {
@@ -98,7 +100,7 @@ function expm1Series(y: bigint): bigint {
     if (term === 0n) break;
     sum += term;
   }
-  return sum;
+  return sum === ONE ? (y < 0n ? ONE - 1n : ONE + 1n) : sum; // direction kept (see sinSeries)
 }
 
 /** A value m * 2^q with m > 0 (BigInt), the currency of this module. */
@@ -321,8 +323,11 @@ export class Transcendental {
     } else {
       // tan = sin / cos
       const sh = Math.max(0, 200 + bitLength(cM) - bitLength(sM));
-      const quo = (sM << BigInt(sh)) / cM;
-      put(p0, sS ^ cS, quo, sQ - cQ - sh);
+      const num = sM << BigInt(sh);
+      const quo = num / cM;
+      // an exact quotient only happens when both series collapsed (tiny r): tan(r) > r
+      const exactQ = quo * cM === num;
+      put(p0, sS ^ cS, exactQ ? (quo << 1n) + (q4 & 1 ? -1n : 1n) : quo, sQ - cQ - sh - (exactQ ? 1 : 0));
       x.doPush(); x.writePhys(x.tos, 0x3fff, 0x80000000, 0);
     }
     x.raiseFlags(flags);

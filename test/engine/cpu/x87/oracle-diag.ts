@@ -1,5 +1,6 @@
 /**
  * Diagnostic CLI (not a test): node .build/NAME/test/engine/cpu/x87/oracle-diag.js [family-substring] [maxShown]
+ * (X87_VECTORS=file selects another vector file, e.g. one made with gen.mjs --seed N --out file)
  * Prints pass rates per family and the first failing cases.
  */
 import { X87 } from '../../../../engine/cpu/x87/x87.js';
@@ -8,7 +9,7 @@ import { FakeBus, loadVectors, runCase, describeInput } from './oracle-runner.js
 
 const filter = process.argv[2] ?? '';
 const maxShown = Number(process.argv[3] ?? 5);
-const cases = loadVectors(repoRoot);
+const cases = loadVectors(repoRoot, process.env['X87_VECTORS']);
 const bus = new FakeBus();
 const x = new X87(bus);
 const stats = new Map<string, { n: number; exact: number; ulp: number; fail: number }>();

@@ -35,8 +35,8 @@ export interface OracleCase {
   output: Uint8Array;
 }
 
-export function loadVectors(repoRoot: string): OracleCase[] {
-  const buf = gunzipSync(readFileSync(join(repoRoot, 'fixtures/oracle/x87/vectors.bin.gz')));
+export function loadVectors(repoRoot: string, file?: string): OracleCase[] {
+  const buf = gunzipSync(readFileSync(file ?? join(repoRoot, 'fixtures/oracle/x87/vectors.bin.gz')));
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   if (dv.getUint32(0, true) !== 0x56373858 || dv.getUint32(4, true) !== 1) throw new Error('vectors.bin.gz: bad header');
   const n = dv.getUint32(8, true);
@@ -108,7 +108,7 @@ export function runCase(c: OracleCase, bus: FakeBus, x: X87): CaseResult {
   if (w16(got, 0) !== w16(exp, 0)) diffs.push(`cw ${w16(got, 0).toString(16)} != ${w16(exp, 0).toString(16)}`);
   const swMask = transc ? ~0x0200 & 0xffff : 0xffff;
   if ((w16(got, 4) & swMask) !== (w16(exp, 4) & swMask)) diffs.push(`sw ${w16(got, 4).toString(16)} != ${w16(exp, 4).toString(16)}`);
-  if (w16(got, 8) !== w16(exp, 8)) diffs.push(`tw ${w16(got, 8).toString(16)} != ${w16(exp, 8).toString(16)}`);
+  const twDiff = w16(got, 8) !== w16(exp, 8);
   // pointers: FIP, FCS, FOP, FDP, FDS
   for (const [name, off, mask] of [['fip', 12, 0xffffffff], ['fcs', 16, 0xffff], ['fop', 18, 0x7ff], ['fdp', 20, 0xffffffff], ['fds', 24, 0xffff]] as const) {
     const g = (off === 18 ? w16(got, off) : off === 16 || off === 24 ? w16(got, off) : w32(got, off)) & mask;
@@ -133,6 +133,8 @@ export function runCase(c: OracleCase, bus: FakeBus, x: X87): CaseResult {
     const hex = (b: Uint8Array): string => Array.from(b.subarray(off, off + 10)).reverse().map((v) => v.toString(16).padStart(2, '0')).join('');
     diffs.push(`st${i} ${hex(got)} != ${hex(exp)}`);
   }
+  // a 1-ulp difference may cross the denormal boundary and change the tag (transcendentals only)
+  if (twDiff && !(transc && ulps === 1)) diffs.push(`tw ${w16(got, 8).toString(16)} != ${w16(exp, 8).toString(16)}`);
   const eExp = w32(exp, 108);
   if ((eflOut & X87_EFLAGS_MASK) !== (eExp & X87_EFLAGS_MASK)) diffs.push(`eflags ${(eflOut & X87_EFLAGS_MASK).toString(16)} != ${(eExp & X87_EFLAGS_MASK).toString(16)}`);
   for (let j = 0; j < 112; j++) {
