@@ -64,3 +64,10 @@ test('dev-pcnet — PCI scan, rings, internal loopback, a frame sent to the wire
   assert.equal(sent.length, 1, `frames on the wire: ${sent.length}`);
   assert.ok(sent[0]!.startsWith('\xff'.repeat(6) + '\x52\x54\x00\x12\x34\x56\x88\xb5hello from a rewind guest\0'), JSON.stringify(sent[0]));
 });
+
+test('dev-kbc — A20 through port 0x92 and the i8042 output port, self-test, CPU reset by command 0xFE', { skip }, () => {
+  const run = runGuest(load.engine!, guestImage('dev-kbc'), { maxInstructions: 20_000_000 });
+  assert.equal(run.exitCode, GUEST_EXIT.PASS, describeRun('dev-kbc', run));
+  assert.match(run.console, /^dev-kbc: resetting through the keyboard controller\ndev-kbc: rebooted by the keyboard controller\nPASS dev-kbc /m, describeRun('dev-kbc', run));
+  assert.equal(run.machine.resets, 1, 'one reset');
+});
