@@ -285,9 +285,8 @@ export class OracleRunner {
       }
     }
 
-    // memory: every window byte (compared a word at a time; windows are page aligned)
+    // memory: every window byte (a native compare of the window first)
     const ram = mem.mem;
-    const ram32 = new Int32Array(ram.buffer, ram.byteOffset, ram.length >>> 2);
     this.file.windows.forEach(([base = 0, size = 0], w) => {
       const touched = c.patches.some((p) => p.linAddr < base + size && p.linAddr + p.bytes.length > base) ||
         [...c.diffs.keys()].some((a) => a >= base && a < base + size);
@@ -302,12 +301,7 @@ export class OracleRunner {
         }
         for (const [a, v] of c.diffs) if (a >= base && a < base + size) e[a - base] = v;
       }
-      const e32 = new Int32Array(e.buffer, e.byteOffset, size >>> 2);
-      const at = base >>> 2;
-      let same = true;
-      for (let k = 0; k < size >>> 2; k++) {
-        if (ram32[at + k] !== e32[k]) { same = false; break; }
-      }
+      const same = Buffer.from(ram.buffer, ram.byteOffset + base, size).equals(Buffer.from(e.buffer, e.byteOffset, size));
       if (!same) {
         const ig = this.ignore[w]!;
         ig.fill(0);
