@@ -32,6 +32,8 @@ export class OutputRouter {
   /** Set when --until-serial matched. */
   matched = false;
   serialBytes = 0;
+  /** Last byte written to stdout (-1: none), so a summary can start on a fresh line. */
+  lastByte = -1;
   consoleBytes = 0;
   framesSent = 0;
   /** Every COM1 byte, kept when asked (tests, expectations). */
@@ -95,13 +97,21 @@ export class OutputRouter {
   flush(): void {
     this.flushScheduled = false;
     if (this.out.length === 0) return;
+    this.lastByte = this.out[this.out.length - 1]!;
     const buf = Buffer.from(this.out);
     this.out = [];
     this.io.stdout.write(buf);
   }
 
-  close(): void {
+  /** Ends the guest's last line on a terminal, so what follows starts at column 0. */
+  endLine(): void {
     this.flush();
+    if (this.lastByte >= 0 && this.lastByte !== 0x0a && this.io.stdout.isTTY) this.io.stdout.write('\n');
+    this.lastByte = -1;
+  }
+
+  close(): void {
+    this.endLine();
     if (this.fd >= 0) {
       closeSync(this.fd);
       this.fd = -1;
