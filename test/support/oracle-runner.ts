@@ -259,7 +259,10 @@ export class OracleRunner {
     //    modified (the instruction stays restartable: ESP is unchanged);
     //  - far RET/CALL whose stack access straddles into an unmapped page: which
     //    of its accesses faults first (hence CR2) is the implementation's order.
+    //  - ENTER with a 32-bit operand on a 16-bit stack: Intel's pseudo-code sets EBP to the
+    //    zero-extended SP (FrameTemp := SP); AMD copies all of ESP: EBP[31:16] masked.
     if (wantExc !== null && c.m === 'popa') for (let i = 0; i < 8; i++) if (i !== 4) want[i] = regs[i]!;
+    if (c.m === 'enter' && !c.code.includes(0x66) !== !!c.ctx.m16 && (c.ctx.seg ?? [])[2] === 0x2f) want[5] = ((want[5]! & 0xffff) | (regs[5]! & 0xffff0000)) >>> 0;
     if (wantExc !== null && exc !== null && wantExc[0] === 14 && (c.m === 'retf' || c.m === 'callf')) exc[2] = wantExc[2]!;
     // #PF error code bit 4 (instruction fetch) exists only with NX paging (the host's); rewind's
     // 32-bit paging has no NX, so that bit is not compared.
