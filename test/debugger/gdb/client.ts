@@ -34,6 +34,7 @@ export class GdbTestClient {
   static open(port: number): Promise<GdbTestClient> {
     return new Promise((resolve, reject) => {
       const s = connect(port, '127.0.0.1', () => resolve(new GdbTestClient(s)));
+      s.setNoDelay(true);
       s.on('error', reject);
     });
   }

@@ -238,7 +238,7 @@ test('fuzz: random packets and bytes never crash or hang the server', async () =
   const r = (): number => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
   const seeds = ['g', 'G00', 'p8', 'P8=00000000', 'm100000,10', 'M101000,1:00', 'X101000,1:a', 'c', 's', 'bs', 'bc', 'Z0,100044,1', 'z0,100044,1', 'Z2,101000,4', 'z2,101000,4', 'vCont;s', 'qXfer:features:read:target.xml:0,10', 'qRcmd,69636f756e74', 'H', 'T', '?', 'qSupported'];
   try {
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0; i < 1500; i++) {
       let p = seeds[Math.floor(r() * seeds.length)]!;
       if (r() < 0.7) {
         const at = Math.floor(r() * (p.length + 1));

@@ -196,7 +196,7 @@ test('a live session records as it runs: reverse at any time, forward past the f
 test('dev-pit: timer interrupts, HLT and idle spans; reverse-step walks back across them exactly', { skip }, async () => {
   const engine = load.engine!;
   if (!engine.fullPc) return;
-  const j = record(engine, 'dev-pit', 8_000_000);
+  const j = record(engine, 'dev-pit', 6_000_000);
   const t = target(engine, 'dev-pit', j, 100_000);
   t.seek(t.historyStart);
   const ints: Position[] = [];
