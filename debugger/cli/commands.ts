@@ -160,8 +160,8 @@ export const TEST_OPTIONS: OptSpec[] = [
 export const DEBUG_OPTIONS: OptSpec[] = [
   { name: 'symbols', type: 'string', arg: 'FILE', help: 'symbols (ELF or nm/System.map; default IMAGE.sym/.elf beside the image)' },
   { name: 'image', type: 'list', arg: 'NAME=PATH', help: 'where to find an image the journal names' },
+  { name: 'output', type: 'string', arg: 'FILE', help: 'live: write the recording to FILE (-o) as it runs' },
   ...MACHINE_OPTIONS,
-  { name: 'max-instructions', type: 'int', arg: 'N', help: 'live: stop recording after N instructions', min: 1 },
 ];
 export const GDB_OPTIONS: OptSpec[] = [{ name: 'port', type: 'int', arg: 'N', help: 'TCP port on 127.0.0.1 (0 = any free port)', default: 1234, min: 0, max: 65535 }, ...DEBUG_OPTIONS];
 

@@ -36,6 +36,8 @@ export interface ImageFile {
   /** Absolute path it was read from (null: bundled in a journal). */
   path: string | null;
   bytes: Uint8Array;
+  /** Where the image lives on disk if known, even when it came bundled (for finding its symbols). */
+  origin?: string | null;
 }
 
 export interface MachineSetup {
@@ -231,8 +233,11 @@ function findImage(entry: JournalImage, journalPath: string, recordedRel: string
     checkImage(entry, im.bytes);
     return { ...im, name: entry.name };
   }
-  if (entry.data) return { name: entry.name, path: null, bytes: bundledImage(entry) };
   const dir = dirname(resolve(journalPath));
+  if (entry.data) {
+    const origin = recordedRel ? (isAbsolute(recordedRel) ? recordedRel : join(dir, recordedRel)) : null;
+    return { name: entry.name, path: null, bytes: bundledImage(entry), origin };
+  }
   const candidates = [join(dir, entry.name)];
   if (recordedRel) candidates.push(isAbsolute(recordedRel) ? recordedRel : join(dir, recordedRel));
   for (const c of candidates) {
@@ -334,12 +339,13 @@ export function buildPc(setup: MachineSetup, bootWallMs: number): Pc {
 /** Default symbol file for an image: IMAGE minus its extension plus .sym or .elf, when present. */
 export function guessSymbols(setup: MachineSetup): string | null {
   for (const im of setup.images) {
-    if (!im.path) continue;
-    const stem = im.path.replace(/\.[^./]+$/, '');
+    const where = im.path ?? im.origin ?? null;
+    if (!where) continue;
+    const stem = where.replace(/\.[^./]+$/, '');
     for (const ext of ['.sym', '.elf', '.map']) {
       const p = stem + ext;
       try {
-        if (p !== im.path && statSync(p).isFile()) return p;
+        if (p !== where && statSync(p).isFile()) return p;
       } catch {
         // not there
       }

@@ -1,0 +1,123 @@
+/**
+ * Opening a time-travel Session for `rewind debug` and `rewind gdb`: on a
+ * recording (replayed with checkpoints), or on a live run that records as it
+ * goes (MachineTarget's live mode), with symbols when they can be found.
+ */
+import { openSync, readSync, closeSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { argError } from '../../engine/errors.js';
+import { INPUT } from '../../engine/replay/boundary.js';
+import { MemorySink } from '../../engine/replay/journal.js';
+import { recordHeader, startRecording, startReplay } from '../../engine/replay/session.js';
+import type { Runner } from '../../engine/replay/runner.js';
+import { JournalFile } from '../../engine/host/journal-file.js';
+import { HostClock, wallClockMs } from '../../engine/host/host-clock.js';
+import { nativeSha256 } from '../../engine/host/native-hash.js';
+import type { Pc } from '../../engine/pc.js';
+import { MachineTarget } from '../timeline/machine-target.js';
+import { Session } from '../timeline/session.js';
+import { SymbolTable } from '../timeline/symbols.js';
+import type { ParsedOpts } from './args.js';
+import type { CliIo } from './io.js';
+import { buildPc, guessSymbols, headerImages, headerMachine, setupFromOptions, type MachineSetup } from './machine-setup.js';
+import { machineForJournal, openJournal } from './journal-open.js';
+
+/** Checkpoint spacing for debugging (the session adds dense ones near the user). */
+export const DEBUG_CHECKPOINT_INTERVAL = 2_000_000;
+
+export interface OpenSession {
+  session: Session;
+  target: MachineTarget;
+  pc: Pc;
+  setup: MachineSetup;
+  /** What is being debugged, for titles. */
+  title: string;
+  live: boolean;
+  symbolsPath: string | null;
+  /** Ends a live recording (END record, journal closed) and stops host-clock sampling. */
+  close(): void;
+}
+
+/** True when `path` starts like a rewind journal (a MessagePack map holding the journal magic). */
+export function looksLikeJournal(path: string): boolean {
+  if (/\.rwj(\.partial)?$/.test(path)) return true;
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const b = new Uint8Array(64);
+    const n = readSync(fd, b, 0, 64, 0);
+    const first = b[0]!;
+    return n > 0 && ((first >= 0x80 && first <= 0x8f) || first === 0xde || first === 0xdf) && Buffer.from(b.subarray(0, n)).includes('rewind-journal');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export async function openSession(opts: ParsedOpts, positional: string[], io: CliIo): Promise<OpenSession> {
+  const bootOpts = ['bios', 'kernel', 'flat', 'multiboot'].some((k) => opts[k] !== undefined);
+  const isJournal = positional.length === 1 && !bootOpts && looksLikeJournal(resolve(io.cwd, positional[0]!));
+  let runner: Runner;
+  let pc: Pc;
+  let setup: MachineSetup;
+  let target: MachineTarget;
+  let title: string;
+  let close = (): void => {};
+  if (isJournal) {
+    const j = openJournal(positional[0]!, io.cwd);
+    if (j.note) io.stderr.write(`rewind: note: ${j.note}\n`);
+    ({ pc, setup } = machineForJournal(j, opts['image'] as string[] | undefined, io.cwd));
+    const rp = startReplay(pc.machine, j.contents, { sha256: nativeSha256, checkpointInterval: DEBUG_CHECKPOINT_INTERVAL });
+    runner = rp.runner;
+    target = new MachineTarget(runner);
+    title = positional[0]!;
+  } else {
+    if (opts['image'] !== undefined) throw argError('--image is for recordings; to debug a live run give the image as IMAGE or --bios');
+    setup = setupFromOptions(opts, positional, io.cwd, 'virtual');
+    const bootMs = wallClockMs();
+    pc = buildPc(setup, bootMs);
+    const out = opts['output'] as string | undefined;
+    const outPath = out !== undefined ? resolve(io.cwd, out) : null;
+    const recOpts = {
+      bootWallMs: bootMs,
+      syncShift: 20,
+      machineConfig: headerMachine(setup, outPath),
+      images: headerImages(setup, false),
+      argv: ['rewind', 'debug', ...positional],
+      sha256: nativeSha256,
+      checkpointInterval: DEBUG_CHECKPOINT_INTERVAL,
+    };
+    const file = outPath ? new JournalFile(outPath, recordHeader(pc.machine, recOpts)) : null;
+    const rec = startRecording(pc.machine, file ? file.encoder : new MemorySink(), recOpts);
+    runner = rec.runner;
+    target = new MachineTarget(runner, { record: rec.boundary, startIcount: pc.machine.icount, fields: rec.encoder.header.fields });
+    title = `live: ${setup.images[0]?.name ?? 'PC'}`;
+    // Host clock mode: readings enter the recording as the session runs.
+    let timer: ReturnType<typeof setInterval> | null = null;
+    if (pc.machine.config.clockMode === 'host') {
+      const clock = new HostClock();
+      timer = setInterval(() => rec.boundary.push(INPUT.HOST_CLOCK, 0, null, clock.nowNs()), 1);
+      timer.unref();
+    }
+    let closed = false;
+    close = () => {
+      if (closed) return;
+      closed = true;
+      if (timer) clearInterval(timer);
+      if (file) {
+        // The END goes at the frontier: what was recorded; going back never changes it.
+        if (pc.machine.boundary === rec.boundary && !target.onBranch) {
+          rec.runner.finishRecording();
+          file.close();
+        } else file.abort();
+      }
+    };
+  }
+  const symPath = (opts['symbols'] as string | undefined) ? resolve(io.cwd, opts['symbols'] as string) : guessSymbols(setup);
+  const symbols = symPath ? SymbolTable.load(symPath) : null;
+  const session = new Session(target, { symbols });
+  return { session, target, pc, setup, title, live: !isJournal, symbolsPath: symPath, close };
+}
