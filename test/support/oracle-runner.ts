@@ -262,7 +262,16 @@ export class OracleRunner {
     //  - ENTER with a 32-bit operand on a 16-bit stack: Intel's pseudo-code sets EBP to the
     //    zero-extended SP (FrameTemp := SP); AMD copies all of ESP: EBP[31:16] masked.
     if (wantExc !== null && c.m === 'popa') for (let i = 0; i < 8; i++) if (i !== 4) want[i] = regs[i]!;
-    if (c.m === 'enter' && !c.code.includes(0x66) !== !!c.ctx.m16 && (c.ctx.seg ?? [])[2] === 0x2f) want[5] = ((want[5]! & 0xffff) | (regs[5]! & 0xffff0000)) >>> 0;
+    //    Likewise the upper half of the frame pointer it pushes when the nesting level is >= 1.
+    const extraIgnore: number[] = [];
+    if (c.m === 'enter' && !c.code.includes(0x66) !== !!c.ctx.m16 && (c.ctx.seg ?? [])[2] === 0x2f) {
+      want[5] = ((want[5]! & 0xffff) | (regs[5]! & 0xffff0000)) >>> 0;
+      const level = c.code[c.code.length - 1]! & 0x1f;
+      if (level >= 1) {
+        const slot = (c.regsIn[4]! - 4 * level - 4) & 0xffff;
+        extraIgnore.push(0x00300000 + ((slot + 2) & 0xffff), 0x00300000 + ((slot + 3) & 0xffff));
+      }
+    }
     if (wantExc !== null && exc !== null && wantExc[0] === 14 && (c.m === 'retf' || c.m === 'callf')) exc[2] = wantExc[2]!;
     // #PF error code bit 4 (instruction fetch) exists only with NX paging (the host's); rewind's
     // 32-bit paging has no NX, so that bit is not compared.
@@ -309,6 +318,7 @@ export class OracleRunner {
         const ig = this.ignore[w]!;
         ig.fill(0);
         for (const a of c.ctx.um ?? []) if (a >= base && a < base + size) ig[a - base] = 1;
+        for (const a of extraIgnore) if (a >= base && a < base + size) ig[a - base] = 1;
         if (undefMemDest >= base && undefMemDest < base + size) ig.fill(1, undefMemDest - base, Math.min(size, undefMemDest - base + c.size / 8));
         let bad = 0;
         for (let k = 0; k < size; k++) {

