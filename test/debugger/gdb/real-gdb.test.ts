@@ -89,6 +89,12 @@ async function scenario(target: DebugTarget, elf: string): Promise<void> {
       'delete',
       'reverse-finish',
       'printf "H pc=%u\\n", $pc',
+      'nexti',
+      'printf "N pc=%u\\n", $pc',
+      'reverse-nexti',
+      'printf "P pc=%u\\n", $pc',
+      'reverse-stepi',
+      'printf "Q pc=%u\\n", $pc',
       'printf "R eip=%u esp=%u ecx=%u edx=%u eflags=%u cs=%u\\n", $eip, $esp, $ecx, $edx, $eflags, $cs',
       'printf "M b0=%u b1=%u b2=%u b3=%u\\n", *(unsigned char*)&counter, *((unsigned char*)&counter+1), *((unsigned char*)&counter+2), *((unsigned char*)&counter+3)',
       'monitor icount',
@@ -104,6 +110,9 @@ async function scenario(target: DebugTarget, elf: string): Promise<void> {
     assert.deepEqual(line(out, 'G'), { ecx: 9, pc: helper + 8, counter: 36 }, 'write watchpoint found in reverse: on the writing instruction, before it ran');
     assert.match(out, /Old value = 45\s+New value = 36/);
     assert.deepEqual(line(out, 'H'), { pc: at('compute') + 6 }, 'reverse-finish: back to the call of helper');
+    assert.deepEqual(line(out, 'N'), { pc: at('compute') + 11 }, 'nexti over the call');
+    assert.deepEqual(line(out, 'P'), { pc: at('compute') + 6 }, 'reverse-nexti back over the call');
+    assert.deepEqual(line(out, 'Q'), { pc: at('compute') + 3 }, 'reverse-stepi to the previous instruction');
     // gdb's view equals the session's at the same position.
     const r = line(out, 'R');
     assert.equal(r['eip'], session.reg(REG.EIP));
