@@ -3,16 +3,17 @@
  * rewind's CPU and compares every defined register, flag, memory byte and
  * exception.
  *
- * The test machine reproduces the environment the vectors were recorded in:
- * 32-bit protected mode, paging off, CPL 3 with IOPL 0, Linux's flat user
- * selectors (CS 0x23, DS/ES/SS 0x2B, base 0, limit 4 GiB), and an IDT whose
- * gates lead to ring 0 through a TSS, DPL 0 except #BP and #OF (DPL 3, as
- * Linux sets them, so INTO from CPL 3 raises #OF). Paging is on and maps
- * exactly what the recording process had mapped at user level (the three data
- * windows and the code window), so accesses beyond a window's edge raise #PF
- * with the same CR2 and error code. An exception is recognised
- * by CS:EIP landing on its ring-0 handler stub; the ring-3 state at the
- * fault/trap is then read back from the ring-0 stack frame.
+ * The test machine reproduces the environment the vectors were recorded in (a
+ * 32-bit Linux process): protected mode at CPL 3 with IOPL 0; Linux's flat
+ * user selectors (CS 0x23, DS/ES/SS 0x2B); the LDT the harness installs with
+ * modify_ldt (a 16-bit code segment and limited, expand-down, read-only and
+ * 16-bit data/stack segments); CR0.AM and WP set as Linux runs; paging on,
+ * mapping at user level exactly what the recording process had (the data
+ * windows, one of them read-only, and the code window), so accesses past a
+ * window's edge raise #PF with the same CR2 and error code; an IDT whose gates
+ * lead to ring 0 through a TSS, DPL 0 except #BP and #OF (DPL 3, as Linux sets
+ * them). An exception is recognised by CS:EIP landing on its ring-0 handler
+ * stub; the state at the fault/trap is then read back from the ring-0 frame.
  */
 import { Machine } from '../../engine/machine.js';
 import { Cpu, STEP } from '../../engine/cpu/cpu.js';
