@@ -61,8 +61,12 @@ export function sig64(hi: number, lo: number): bigint {
   return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 }
 
+const B2_64 = 1n << 64n;
+const B2_32 = 1n << 32n;
 export function bitLength(m: bigint): number {
-  if (m === 0n) return 0;
+  if (m < 0n) m = -m;
+  if (m < B2_32) return 32 - Math.clz32(Number(m));
+  if (m < B2_64) { const h = Number(m >> 32n); return 64 - Math.clz32(h); }
   const h = m.toString(16);
   return (h.length - 1) * 4 + (32 - Math.clz32(parseInt(h[0]!, 16)));
 }

@@ -28,6 +28,7 @@ import {
   X87_SW_C2, X87_SW_C3, X87_SW_B,
 } from './f80.js';
 import { Transcendental } from './transcendental.js';
+import { FR, addFast, mulFast, divFast, toF32Fast, toF64Fast } from './fast.js';
 
 export interface X87Bus {
   read8(linAddr: number): number;
@@ -691,6 +692,10 @@ export class X87 implements Snapshotable {
         return X87_SW_IE;
       default: {
         const e = se & 0x7fff;
+        if (c === CLS_NORMAL && (f32 ? toF32Fast(se, hi, lo, this.rc) : toF64Fast(se, hi, lo, this.rc))) {
+          R.hi = FR.hi; R.lo = FR.lo; R.up = FR.up;
+          return FR.flags;
+        }
         roundPack(sign, sig64(hi, lo), (e === 0 ? 1 : e) - 16383 - 63, false, fmt, f32 ? 24 : 53, this.rc,
           this.masked(X87_SW_UE), this.masked(X87_SW_OE), false);
         return R.flags; // no #D on stores (measured)
@@ -908,6 +913,22 @@ export class X87 implements Snapshotable {
     if (special === 1) { this.setReg(dest, (rs << 15) | 0x7fff, 0x80000000, 0); if (popAfter) this.pop(); return; }
     if (special === 2) { this.setReg(dest, rs << 15, 0, 0); if (popAfter) this.pop(); return; }
     const pc = this.pc, rc = this.rc;
+    if (special === 0 && fCls === CLS_NORMAL && gCls === CLS_NORMAL) {
+      let ok: boolean;
+      switch (op) {
+        case 0: ok = addFast(fSE, fHi, fLo, gSE, gHi, gLo, pc, rc); break;
+        case 2: ok = addFast(fSE, fHi, fLo, gSE ^ 0x8000, gHi, gLo, pc, rc); break;
+        case 1: ok = mulFast(fSE, fHi, fLo, gSE, gHi, gLo, pc, rc); break;
+        default: ok = divFast(fSE, fHi, fLo, gSE, gHi, gLo, pc, rc); break;
+      }
+      if (ok) {
+        this.setReg(dest, FR.se, FR.hi, FR.lo);
+        this.setC1(FR.up);
+        if (FR.flags) this.raise(FR.flags);
+        if (popAfter) this.pop();
+        return;
+      }
+    }
     const fE = fSE & 0x7fff, gE = gSE & 0x7fff;
     const fm = sig64(fHi, fLo), gm = sig64(gHi, gLo);
     const fq = (fE === 0 ? 1 : fE) - 16383 - 63, gq = (gE === 0 ? 1 : gE) - 16383 - 63;
@@ -1006,6 +1027,13 @@ export class X87 implements Snapshotable {
     if (xe === 0) xe = 1;
     if (ye === 0) ye = 1;
     let mag: number;
+    if (xe === ye && (xHi & yHi & 0x80000000) !== 0) {
+      // same exponent, both normalised: compare the significands as limbs
+      if (xHi !== yHi) mag = xHi >>> 0 > yHi >>> 0 ? 1 : -1;
+      else mag = xLo === yLo ? 0 : xLo >>> 0 > yLo >>> 0 ? 1 : -1;
+      if (mag === 0) return 2;
+      return (mag > 0) !== (xs === 1) ? 0 : 1;
+    }
     // normalised comparison via exponent of the leading bit
     const xl = xe - (xHi ? Math.clz32(xHi) : 32 + Math.clz32(xLo));
     const yl = ye - (yHi ? Math.clz32(yHi) : 32 + Math.clz32(yLo));
