@@ -91,7 +91,14 @@ export async function checkRecording(path: string, cwd: string): Promise<CheckRe
     if (targets.size > 0) {
       cpu.debugHooks = {
         breakpoint: (lin: number) => {
-          if (targets.has(lin) && !reached.has(lin)) reached.set(lin, cpu.icount);
+          if (targets.has(lin) && !reached.has(lin)) {
+            reached.set(lin, cpu.icount);
+            // All reached: stop before this instruction so the hooks come off and the fast loop takes over.
+            if (reached.size === targets.size) {
+              m.requestStop(STOP.BREAKPOINT, 'expectations reached');
+              return true;
+            }
+          }
           return false;
         },
         access: () => {},
@@ -101,15 +108,20 @@ export async function checkRecording(path: string, cwd: string): Promise<CheckRe
     const end = journalEnd(j.contents);
     let r;
     try {
-      r = await replayLoop(rp.runner, end, () => {
-        if (cpu.debugHooks !== null && reached.size === targets.size) cpu.debugHooks = null;
-      });
+      for (;;) {
+        r = await replayLoop(rp.runner, end, () => {});
+        if (r.reason !== STOP.BREAKPOINT) break;
+        cpu.debugHooks = null;
+      }
     } catch (e) {
       if (e instanceof DivergenceError) return fail(`replay diverged between icount ${e.report.sinceIcount} and ${e.report.icount}: ${e.message.replace(/^.*?: /, '')}`);
       throw e;
     }
     res.icount = m.icount;
     res.syncs = rp.boundary.syncsVerified;
+    for (const [addr, sym] of targets) {
+      if (!reached.has(addr)) return fail(`expect reaches:${sym}: EIP never reached 0x${addr.toString(16)} by icount ${commas(m.icount)}`);
+    }
     if (!rp.boundary.endVerified) return fail(`the replay stopped at icount ${m.icount} (${r.reason}) before the END record at ${end}`);
     const at = `icount ${commas(m.icount)}`;
     if (exp.exit !== undefined) {
@@ -122,9 +134,6 @@ export async function checkRecording(path: string, cwd: string): Promise<CheckRe
     }
     for (const s of exp.serialContains ?? []) {
       if (!router.transcriptText().includes(s)) return fail(`expect serial-contains:${JSON.stringify(s)}: not in the ${commas(router.serialBytes)} bytes of serial output up to ${at}`);
-    }
-    for (const [addr, sym] of targets) {
-      if (!reached.has(addr)) return fail(`expect reaches:${sym}: EIP never reached 0x${addr.toString(16)} by ${at}`);
     }
     res.ok = true;
     res.ms = Date.now() - t0;

@@ -132,7 +132,7 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
         loop.stop();
       }
     }, 100);
-    watchdog.unref();
+
 
     const result = await withSignals(
       io.signals,

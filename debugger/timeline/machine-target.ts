@@ -353,6 +353,13 @@ export class MachineTarget implements DebugTarget {
     return out;
   }
 
+  read8(physAddr: number): number {
+    const mem = this.machine.memory;
+    const page = physAddr >>> PAGE_SHIFT;
+    const kind = mem.pageKind[page];
+    return kind === PAGE_RAM || kind === PAGE_ROM ? mem.mem[mem.pageOffset[page]! + (physAddr & PAGE_MASK)]! : 0xff;
+  }
+
   writePhysical(physAddr: number, data: Uint8Array): void {
     const mem = this.machine.memory;
     for (let i = 0; i < data.length; ) {

@@ -133,6 +133,14 @@ interface Hit {
   event: TargetEvent | null;
 }
 
+/** First bytes that can start a CALL, INT, RET, IRET or REP string instruction (prefixes included). */
+const INSN_FIRST_BYTES = (() => {
+  const a = new Uint8Array(256);
+  for (const b of [0xe8, 0x9a, 0xff, 0xcc, 0xcd, 0xce, 0xf1, 0xc2, 0xc3, 0xca, 0xcb, 0xcf, 0xf2, 0xf3, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0]) a[b] = 1;
+  return a;
+})();
+const OTHER_INSN: InsnClass = { kind: INSN.OTHER, length: 0, retImm: 0, far: false };
+
 const yieldToHost = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 const EMPTY_SET: ReadonlySet<number> = new Set();
@@ -740,9 +748,15 @@ export class Session {
     return new RunProbe(this, [...this.points.values()]);
   }
 
+  /** Classifies the instruction at a linear address; cheap for the common case (runs per instruction in some scans). */
   private classifyAt(linAddr: number): InsnClass {
+    const t = this.target;
+    const phys = t.linearToPhysical(linAddr >>> 0, false);
+    if (phys < 0) return OTHER_INSN;
+    const b0 = t.read8 ? t.read8(phys) : t.readPhysical(phys, 1)[0]!;
+    if (!INSN_FIRST_BYTES[b0]) return OTHER_INSN;
     const bytes = this.readLinearPartial(linAddr, 15);
-    return classifyInsn(bytes, this.target.codeIs32());
+    return classifyInsn(bytes, t.codeIs32());
   }
 
   private stackPtr(): number {

@@ -134,6 +134,8 @@ export interface DebugTarget {
   /** Linear -> physical through segmentation-free paging; -1 if not mapped. */
   linearToPhysical(linAddr: number, forWrite: boolean): number;
   readPhysical(physAddr: number, length: number): Uint8Array;
+  /** One byte of RAM/ROM (0xff elsewhere), without allocating: the per-instruction probes use it. Optional. */
+  read8?(physAddr: number): number;
   writePhysical(physAddr: number, data: Uint8Array): void;
   /** True if the code segment is 32-bit (CS.D), false in real mode / 16-bit code. */
   codeIs32(): boolean;

@@ -171,7 +171,8 @@ async function goLive(io: CliIo, opts: Record<string, unknown>, pc: Pc, rp: Repl
       file.close();
       closed = true;
     }
-    const d = describeStop(r.result.reason, r.result.detail, r.result.exitCode, Infinity, m.icount);
+    const max = opts['max-instructions'] as number | undefined;
+    const d = describeStop(r.result.reason, r.result.detail, r.result.exitCode, max !== undefined ? r.startIcount + max : Infinity, m.icount);
     if (opts['quiet'] !== true) {
       io.stderr.write(
         summaryLine({

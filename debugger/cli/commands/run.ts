@@ -23,9 +23,9 @@ import { runLive, type LiveRunResult } from '../live-run.js';
 import { expectPath, parseExpectations, writeExpectations, describeExpectations, type Expectations } from '../expect.js';
 import type { Pc } from '../../../engine/pc.js';
 
-function summarize(io: CliIo, pc: Pc, r: LiveRunResult, quiet: boolean, extra?: string): number {
+function summarize(io: CliIo, pc: Pc, r: LiveRunResult, quiet: boolean, max: number | undefined, extra?: string): number {
   const m = pc.machine;
-  const d = describeStop(r.result.reason, r.result.detail, r.result.exitCode, Infinity, m.icount);
+  const d = describeStop(r.result.reason, r.result.detail, r.result.exitCode, max !== undefined ? r.startIcount + max : Infinity, m.icount);
   if (!quiet) {
     io.stderr.write(
       summaryLine({
@@ -57,7 +57,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     maxInstructions: opts['max-instructions'] as number | undefined,
     untilSerial: opts['until-serial'] as string | undefined,
   });
-  return summarize(io, pc, r, opts['quiet'] === true);
+  return summarize(io, pc, r, opts['quiet'] === true, opts['max-instructions'] as number | undefined);
 }
 
 export async function record(argv: string[], io: CliIo): Promise<number> {
@@ -116,7 +116,7 @@ export async function record(argv: string[], io: CliIo): Promise<number> {
         io.stderr.write(`rewind: warning: this run did not exit with status ${expectations.exit}; \`rewind test\` will fail\n`);
       }
     }
-    return summarize(io, pc, r, opts['quiet'] === true, extra);
+    return summarize(io, pc, r, opts['quiet'] === true, opts['max-instructions'] as number | undefined, extra);
   } finally {
     if (!closed) file.abort();
   }

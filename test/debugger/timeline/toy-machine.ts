@@ -133,6 +133,10 @@ export class ToyMachine implements DebugTarget {
     return out;
   }
 
+  read8(physAddr: number): number {
+    return physAddr < this.mem.length ? this.mem[physAddr]! : 0xff;
+  }
+
   writePhysical(physAddr: number, data: Uint8Array): void {
     for (let i = 0; i < data.length; i++) {
       const a = physAddr + i;
