@@ -96,6 +96,7 @@ export function runCase(c: OracleCase, bus: FakeBus, x: X87): CaseResult {
   const ip = odv.getUint32(112, true);
   x.exec(opcode, modrm, hasMem ? bus.memBase : 0, o32, true, FAKE_CS, ip, FAKE_DS, hasMem ? bus.memBase : 0);
   void len;
+  const eaxOut = opcode === 0xdf && modrm === 0xe0 ? (0x12340000 | x.statusWord()) >>> 0 : 0x12345678;
   const eflOut = x.eflagsWritten ? ((x.eflagsIn & ~X87_EFLAGS_MASK) | x.eflagsOut) >>> 0 : x.eflagsIn;
   // FNSAVE the result
   bus.scratch.fill(0);
@@ -136,6 +137,7 @@ export function runCase(c: OracleCase, bus: FakeBus, x: X87): CaseResult {
   // a 1-ulp difference may cross the denormal boundary and change the tag (transcendentals only)
   if (twDiff && !(transc && ulps === 1)) diffs.push(`tw ${w16(got, 8).toString(16)} != ${w16(exp, 8).toString(16)}`);
   const eExp = w32(exp, 108);
+  if (eaxOut !== w32(exp, 232)) diffs.push(`eax ${eaxOut.toString(16)} != ${w32(exp, 232).toString(16)}`);
   if ((eflOut & X87_EFLAGS_MASK) !== (eExp & X87_EFLAGS_MASK)) diffs.push(`eflags ${(eflOut & X87_EFLAGS_MASK).toString(16)} != ${(eExp & X87_EFLAGS_MASK).toString(16)}`);
   for (let j = 0; j < 112; j++) {
     if (bus.mem[j] !== exp[120 + j]) {
