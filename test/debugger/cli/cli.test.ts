@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, readFileSync, writeFileSync, existsSync, truncateSync, statSync } from 'node:fs';
+import { mkdirSync, copyFileSync, readFileSync, writeFileSync, existsSync, truncateSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, tempDir, GUESTS } from './cli-harness.js';
 import { COMMANDS } from '../../../debugger/cli/commands.js';
@@ -157,7 +157,9 @@ test('record -> replay: typed serial input is journaled; the replay prints the s
   // The image is found through the recorded relative path; a moved journal needs --image or --bundle.
   const moved = join(dir, 'moved.rwj');
   copyFileSync(journal, moved);
-  const other = tempDir(t);
+  // Deeper than the recording, so the recorded relative path no longer leads to the image.
+  const other = join(tempDir(t), 'a', 'b', 'c');
+  mkdirSync(other, { recursive: true });
   const lost = join(other, 'lost.rwj');
   copyFileSync(journal, lost);
   const miss = await runCli(['replay', lost]);
