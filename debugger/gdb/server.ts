@@ -16,7 +16,7 @@ import { PacketDecoder, encodePacket, toHexBytes, fromHexBytes, hexLe32, hexText
 import { parseRequest, type GdbRequest, BREAK } from './requests.js';
 import { GDB_REGS, GDB_REG_OFFSET, GDB_G_BYTES, targetXml } from './target-xml.js';
 import { type Session, type StopInfo, type Point, formatPos, describePoint } from '../timeline/session.js';
-import { REG, type RegId } from '../timeline/target.js';
+import { REG, type RegId, type FpuState } from '../timeline/target.js';
 
 export interface GdbServerOptions {
   /** TCP port; 0 picks a free one (listen() returns it). */
@@ -278,7 +278,7 @@ export class GdbConnection {
         const def = GDB_REGS[req.reg];
         if (!def || req.data.length !== def.size) return 'E45';
         const id = sessionRegOf(req.reg);
-        if (id === null) return 'OK'; // x87/SSE state is not modelled by the debugger yet: accept and ignore
+        if (id === null) return 'E01'; // x87/SSE registers are read-only for the debugger
         s.writeRegister(id, le32(req.data, 0));
         return 'OK';
       }
@@ -334,15 +334,26 @@ export class GdbConnection {
     return Uint8Array.of(v, v >>> 8, v >>> 16, v >>> 24);
   }
 
-  private readRegisterHex(gdbReg: number): string {
+  private readRegisterHex(gdbReg: number, fpu: FpuState | null = this.fpu()): string {
     const b = this.regBytes(gdbReg);
     if (b) return toHexBytes(b);
+    if (fpu && gdbReg >= 16 && gdbReg < 32) {
+      if (gdbReg < 24) return toHexBytes(fpu.st[gdbReg - 16]!);
+      const v = [fpu.fctrl, fpu.fstat, fpu.ftag, fpu.fiseg, fpu.fioff, fpu.foseg, fpu.fooff, fpu.fop][gdbReg - 24]!;
+      return hexLe32(v);
+    }
     return 'xx'.repeat(GDB_REGS[gdbReg]!.size); // not modelled: unavailable
   }
 
+  private fpu(): FpuState | null {
+    const t = this.session.target;
+    return t.readFpu ? t.readFpu() : null;
+  }
+
   private readAllRegisters(): string {
+    const fpu = this.fpu();
     let out = '';
-    for (let i = 0; i < GDB_REGS.length; i++) out += this.readRegisterHex(i);
+    for (let i = 0; i < GDB_REGS.length; i++) out += this.readRegisterHex(i, fpu);
     return out;
   }
 

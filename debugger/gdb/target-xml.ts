@@ -8,7 +8,8 @@
  * mxcsr: 32..40). System registers follow in a feature of our own so that
  * `info registers cr0` works; gdb shows unknown features' registers as plain
  * integers. Register numbers in p/P packets and the g layout follow this
- * order.
+ * order. x87 values come from the target when it models them (read-only);
+ * SSE registers are reported unavailable (`xx`).
  */
 
 export interface GdbRegDef {

@@ -46,7 +46,7 @@ import { ReplayBoundary } from '../../engine/replay/replay-boundary.js';
 import type { RecordBoundary } from '../../engine/replay/record-boundary.js';
 import { recordingSource, type Runner } from '../../engine/replay/runner.js';
 import { PAGE_RAM, PAGE_ROM, PAGE_SHIFT, PAGE_MASK } from '../../engine/memory/phys-memory.js';
-import { REG, EV, EV_DELIVERY, type CpuMode, type DebugTarget, type Probe, type RegId, type TargetEvent, type TargetStop, type TimelineEvent } from './target.js';
+import { REG, EV, EV_DELIVERY, type CpuMode, type DebugTarget, type FpuState, type Probe, type RegId, type TargetEvent, type TargetStop, type TimelineEvent } from './target.js';
 
 const CR0_PE = 1;
 const CR0_PG = 0x80000000 | 0;
@@ -374,6 +374,21 @@ export class MachineTarget implements DebugTarget {
 
   codeIs32(): boolean {
     return this.cpu.code32;
+  }
+
+  readFpu(): FpuState {
+    const f = this.cpu.x87.fpu;
+    const st: Uint8Array[] = [];
+    for (let i = 0; i < 8; i++) {
+      const r = (f.top + i) & 7;
+      const b = new Uint8Array(10);
+      const dv = new DataView(b.buffer);
+      dv.setUint32(0, f.regLo[r]!, true);
+      dv.setUint32(4, f.regHi[r]!, true);
+      dv.setUint16(8, f.regSE[r]!, true);
+      st.push(b);
+    }
+    return { st, fctrl: f.cw & 0xffff, fstat: f.statusWord() & 0xffff, ftag: f.tagWord() & 0xffff, fiseg: f.fcs & 0xffff, fioff: f.fip >>> 0, foseg: f.fds & 0xffff, fooff: f.fdp >>> 0, fop: f.fop & 0x7ff };
   }
 
   // ---- DebugTarget: execution ----

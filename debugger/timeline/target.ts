@@ -115,6 +115,20 @@ export interface TimelineEvent {
   summary: string;
 }
 
+/** x87 state as gdb shows it: st0..st7 in stack order, 10 bytes each (little-endian 80-bit). */
+export interface FpuState {
+  st: Uint8Array[];
+  fctrl: number;
+  fstat: number;
+  /** The full 16-bit tag word. */
+  ftag: number;
+  fiseg: number;
+  fioff: number;
+  foseg: number;
+  fooff: number;
+  fop: number;
+}
+
 export interface DebugTarget {
   readonly icount: number;
   /** Deliveries since the last retired instruction (see the file comment). */
@@ -137,6 +151,8 @@ export interface DebugTarget {
   /** One byte of RAM/ROM (0xff elsewhere), without allocating: the per-instruction probes use it. Optional. */
   read8?(physAddr: number): number;
   writePhysical(physAddr: number, data: Uint8Array): void;
+  /** The x87 registers, if the target models them (read-only for the debugger). */
+  readFpu?(): FpuState;
   /** True if the code segment is 32-bit (CS.D), false in real mode / 16-bit code. */
   codeIs32(): boolean;
 

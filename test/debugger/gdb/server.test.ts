@@ -97,6 +97,28 @@ test('registers and memory agree with the session; writes make a branch', async 
   }
 });
 
+test('x87 registers come from the target when it models them, read-only', async () => {
+  const m = demoToyMachine();
+  const st = Array.from({ length: 8 }, (_, i) => Uint8Array.from({ length: 10 }, (_, k) => i * 16 + k));
+  (m as unknown as { readFpu: () => unknown }).readFpu = () => ({ st, fctrl: 0x37f, fstat: 0x3800, ftag: 0xffff, fiseg: 8, fioff: 0x1234, foseg: 0x10, fooff: 0x5678, fop: 0x1d9 });
+  const server = new GdbServer(new Session(m), { port: 0 });
+  const c = await GdbTestClient.open(await server.listen());
+  try {
+    assert.equal(await c.req('p10'), '00010203040506070809', 'st0');
+    assert.equal(await c.req('p17'), '70717273747576777879', 'st7');
+    assert.equal(await c.req('p18'), hexLe32(0x37f), 'fctrl');
+    assert.equal(await c.req('p19'), hexLe32(0x3800), 'fstat');
+    assert.equal(await c.req('p1f'), hexLe32(0x1d9), 'fop');
+    assert.equal(await c.req('p20'), 'x'.repeat(32), 'xmm0 unavailable');
+    const g = await c.req('g');
+    assert.equal(g.slice(16 * 8, 16 * 8 + 20), '00010203040506070809');
+    assert.equal(await c.req('P18=7f030000'), 'E01', 'x87 writes are refused');
+  } finally {
+    c.close();
+    await server.close();
+  }
+});
+
 test('breakpoints, watchpoints and reverse execution over the wire', async () => {
   const { c, server, session, symbols } = await setup();
   try {

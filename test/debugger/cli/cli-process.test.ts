@@ -1,0 +1,80 @@
+/**
+ * The built `rewind` executable as a child process: exit statuses, one-line
+ * errors without stack traces, real pipes for serial input, and a recording
+ * ended by SIGTERM that is still closed cleanly and replays.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REWIND_BIN, GUESTS, tempDir } from './cli-harness.js';
+
+function rewind(args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [REWIND_BIN, ...args], { input: input ?? '', encoding: 'latin1', timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('the executable: help, a passing guest exits 0, a guest status passes through, errors are one line', (t) => {
+  const h = rewind(['--help']);
+  assert.equal(h.status, 0);
+  assert.match(h.stdout, /Commands:\n {2}run /);
+  const ok = rewind(['run', join(GUESTS, 'pm-exceptions.rom'), '--clock', 'virtual']);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /PASS pm-exceptions/);
+  assert.match(ok.stderr, /^rewind: guest exited with status 0 /);
+  const dir = tempDir(t);
+  const bin = join(dir, 'exit7.bin');
+  writeFileSync(bin, Uint8Array.of(0xb0, 0x07, 0xe6, 0xf4, 0xf4)); // mov al,7; out 0xf4,al; hlt
+  assert.equal(rewind(['run', '--flat', `${bin}@0x7c00`, '--quiet']).status, 7);
+  const bad = rewind(['run', join(dir, 'nope.rom')]);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /^rewind: cannot read BIOS image .*nope\.rom: ENOENT\n$/);
+  const usage = rewind(['replay', '--until', 'soon', 'x.rwj']);
+  assert.equal(usage.status, 2);
+  assert.equal(usage.stderr, 'rewind: --until needs an integer, got "soon"\n');
+});
+
+test('record with serial input on a pipe, replay in another process: the same output and final state', (t) => {
+  const dir = tempDir(t);
+  const j = join(dir, 'p.rwj');
+  const rec = rewind(['record', '-o', j, join(GUESTS, 'demo.rom')], 'abc\rquit\r');
+  assert.equal(rec.status, 0, rec.stderr);
+  assert.match(rec.stdout, /echo: abc/);
+  const rp = rewind(['replay', j]);
+  assert.equal(rp.status, 0, rp.stderr);
+  assert.equal(rp.stdout, rec.stdout);
+  assert.match(rp.stderr, /reproduced the recording/);
+});
+
+test('SIGTERM during a recording: the journal is still closed cleanly and replays', async (t) => {
+  const dir = tempDir(t);
+  const j = join(dir, 'term.rwj');
+  const child = spawn(process.execPath, [REWIND_BIN, 'record', '-o', j, join(GUESTS, 'demo.rom')], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString('latin1')));
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  await new Promise<void>((res) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+      if (out.includes('> ')) res();
+    });
+  });
+  child.stdin.write('one\r');
+  await new Promise<void>((res) => {
+    const check = (): void => {
+      if (out.includes('echo: one')) res();
+      else child.stdout.once('data', check);
+    };
+    check();
+  });
+  child.kill('SIGTERM');
+  const code = await exited;
+  assert.equal(code, 0, err);
+  assert.match(err, /interrupted by SIGTERM/);
+  assert.ok(existsSync(j) && !existsSync(`${j}.partial`), 'renamed from .partial on a clean close');
+  const rp = rewind(['replay', j]);
+  assert.equal(rp.status, 0, rp.stderr);
+  assert.equal(rp.stdout, out);
+});
