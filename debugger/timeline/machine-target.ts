@@ -60,6 +60,9 @@ function modeOf(cr0: number, eflags: number): CpuMode {
   return cr0 & CR0_PG ? 'paging' : 'protected';
 }
 
+/** The MachineTarget the wrappers of a Cpu report to (the newest one made for it). */
+const OWNER = new WeakMap<Cpu, MachineTarget>();
+
 export class MachineTarget implements DebugTarget {
   readonly machine: Machine;
   readonly cpu: Cpu;
@@ -107,10 +110,27 @@ export class MachineTarget implements DebugTarget {
     this.instrument();
   }
 
-  /** Wraps the engine methods that have no debug hook yet (see the file comment). */
+  /**
+   * Wraps the engine methods that have no debug hook yet (see the file
+   * comment). Done once per Cpu; the wrappers call whichever MachineTarget
+   * was created last for it, so a second adapter over the same machine does
+   * not stack wrappers.
+   */
   private instrument(): void {
     const cpu = this.cpu;
-    const self = this;
+    const already = OWNER.has(cpu);
+    OWNER.set(cpu, this);
+    if (already) return;
+    const self = {
+      get probe(): Probe | null {
+        return OWNER.get(cpu)!.probe;
+      },
+      delivered: (vector: number, err: number, soft: boolean): void => OWNER.get(cpu)!.delivered(vector, err, soft),
+      event: (ev: TargetEvent, mask: number): void => OWNER.get(cpu)!.event(ev, mask),
+      set acked(v: boolean) {
+        OWNER.get(cpu)!.acked = v;
+      },
+    };
     const deliver = cpu.deliver;
     cpu.deliver = function (vector: number, err: number, soft: boolean, retEip: number): void {
       deliver.call(cpu, vector, err, soft, retEip);
@@ -157,7 +177,7 @@ export class MachineTarget implements DebugTarget {
     cpu.intAck = {
       rewindWrapped: true,
       acknowledge: () => {
-        this.acked = true;
+        OWNER.get(cpu)!.acked = true;
         return ack.acknowledge();
       },
     } as typeof ack;
