@@ -497,9 +497,7 @@ export class Transcendental {
     atanPos(tm, tq);
     if (!xs) { put(ys, vm, vq, true); return; }
     // pi - atan(t)
-    const a = toFixed(vm, vq);
-    const s = fromFixed(PI - a);
-    void s;
+    fromFixed(PI - toFixed(vm, vq));
     put(ys, vm, vq, true);
   }
 }

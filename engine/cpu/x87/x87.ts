@@ -23,7 +23,7 @@ import { num, intoTyped } from '../../state/snapshot.js';
 import {
   R, X, classify, roundPack, exactAdd, exactMul, exactDiv, exactSqrt, sig64, bitLength,
   CLS_ZERO, CLS_NORMAL, CLS_DENORMAL, CLS_INF, CLS_QNAN, CLS_SNAN, CLS_UNSUPPORTED,
-  FMT_EXT, FMT_F32, FMT_F64, RC_NEAREST, RC_DOWN, RC_UP, RC_CHOP,
+  FMT_EXT, FMT_F32, FMT_F64, RC_NEAREST, RC_DOWN, RC_UP,
   X87_SW_IE, X87_SW_DE, X87_SW_ZE, X87_SW_OE, X87_SW_UE, X87_SW_PE, X87_SW_SF, X87_SW_ES, X87_SW_C0, X87_SW_C1,
   X87_SW_C2, X87_SW_C3, X87_SW_B,
 } from './f80.js';
@@ -462,7 +462,7 @@ export class X87 implements Snapshotable {
         // arithmetic with m32real (D8), m32int (DA), m64real (DC), m16int (DE)
         const kind = op === 0 ? 0 : op === 2 ? 1 : op === 4 ? 2 : 3;
         this.loadMemOperand(kind, addr);
-        if (reg === 2 || reg === 3) { this.compare(0, this.bSE, this.bHi, this.bLo, this.bCls, false, 0, false); if (reg === 3) this.popIfNotAborted(); return; }
+        if (reg === 2 || reg === 3) { this.compare(this.bSE, this.bHi, this.bLo, this.bCls, false, false); if (reg === 3) this.popIfNotAborted(); return; }
         this.arith(reg, 0, this.bSE, this.bHi, this.bLo, this.bCls, this.phys(0), false);
         return;
       }
@@ -475,7 +475,7 @@ export class X87 implements Snapshotable {
         if (reg === 2 || reg === 3) { this.fistStore(32, addr, reg === 3); return; }
         if (reg === 5) {
           const lo = this.bus.read32(addr) >>> 0; const hi = this.bus.read32(addr + 4) >>> 0; const se = this.bus.read16(addr + 8) & 0xffff;
-          this.fldRaw(se, hi, lo, true);
+          this.fldRaw(se, hi, lo);
           return;
         }
         if (reg === 7) { this.fstp80(addr); return; }
@@ -608,7 +608,7 @@ export class X87 implements Snapshotable {
     this.push();
     this.setReg(this.top, this.bSE, hi, this.bLo);
   }
-  private fldRaw(se: number, hi: number, lo: number, _m80: boolean): void {
+  private fldRaw(se: number, hi: number, lo: number): void {
     const p = (this.top - 1) & 7;
     if (!this.tagEmpty[p]) {
       if (this.overflow()) { this.push(); this.setIndef(this.top); }
@@ -625,7 +625,7 @@ export class X87 implements Snapshotable {
       this.push(); this.setIndef(this.top);
       return;
     }
-    this.fldRaw(this.regSE[src]!, this.regHi[src]!, this.regLo[src]!, true);
+    this.fldRaw(this.regSE[src]!, this.regHi[src]!, this.regLo[src]!);
   }
   private fldConst(k: number): void {
     const p = (this.top - 1) & 7;
@@ -752,6 +752,43 @@ export class X87 implements Snapshotable {
     this.intUp = inc;
   }
 
+  /** Integer magnitude (limbs) of ST0 rounded under RC, for FIST: returns false when >= 2^64. */
+  private iHi = 0;
+  private iLo = 0;
+  private roundToIntLimbs(se: number, hi: number, lo: number, rc: number): boolean {
+    const E = se & 0x7fff;
+    const e = (E === 0 ? 1 : E) - 16383;
+    const sign = se >>> 15;
+    let kh = 0, kl = 0, half = false, rest = false;
+    if (e >= 64) return false;
+    if (e === 63) { kh = hi; kl = lo; }
+    else if (e < 0) {
+      half = e === -1 && (hi & 0x80000000) !== 0;
+      rest = e === -1 ? ((hi & 0x7fffffff) | lo) !== 0 : (hi | lo) !== 0;
+    } else {
+      const s = 63 - e; // 1..63
+      if (s < 32) {
+        kh = hi >>> s; kl = ((lo >>> s) | (hi << (32 - s))) >>> 0;
+        half = ((lo >>> (s - 1)) & 1) !== 0; rest = s > 1 && (lo & ((1 << (s - 1)) - 1)) !== 0;
+      } else if (s === 32) {
+        kl = hi; half = (lo & 0x80000000) !== 0; rest = (lo & 0x7fffffff) !== 0;
+      } else {
+        const t = s - 32;
+        kl = hi >>> t; half = ((hi >>> (t - 1)) & 1) !== 0; rest = lo !== 0 || (t > 1 && (hi & ((1 << (t - 1)) - 1)) !== 0);
+      }
+    }
+    const inexact = half || rest;
+    let inc = false;
+    if (inexact) {
+      if (rc === RC_NEAREST) inc = half && (rest || (kl & 1) === 1);
+      else if (rc === RC_DOWN) inc = sign === 1;
+      else if (rc === RC_UP) inc = sign === 0;
+    }
+    if (inc) { kl = kl + 1; if (kl > 0xffffffff) { kl = 0; kh = kh + 1; } }
+    this.iHi = kh >>> 0; this.iLo = kl >>> 0; this.intSign = sign; this.intInexact = inexact; this.intUp = inc;
+    return true;
+  }
+
   private fistStore(bits: number, addr: number, popAfter: boolean): void {
     const s = this.phys(0);
     let lo = 0, hi = 0;
@@ -765,30 +802,33 @@ export class X87 implements Snapshotable {
       const c = classify(se, rh, rl);
       let invalid = c === CLS_INF || c === CLS_QNAN || c === CLS_SNAN || c === CLS_UNSUPPORTED;
       if (!invalid) {
-        this.roundToInt(se, rh, rl, this.rc);
-        const limit = 1n << BigInt(bits - 1);
-        const mag = this.intMag;
-        if (this.intSign ? mag > limit : mag >= limit) invalid = true;
+        if (!this.roundToIntLimbs(se, rh, rl, this.rc)) invalid = true;
         else {
-          const v = this.intSign ? ((1n << 64n) - mag) & ((1n << 64n) - 1n) : mag;
-          lo = Number(v & 0xffffffffn); hi = Number(v >> 32n);
-          if (this.intInexact) flags |= X87_SW_PE;
-          up = this.intUp;
+          const mh = this.iHi, ml = this.iLo, neg = this.intSign === 1;
+          // range: [-2^(bits-1), 2^(bits-1) - 1]
+          if (bits === 64) invalid = neg ? mh > 0x80000000 || (mh === 0x80000000 && ml !== 0) : mh >= 0x80000000;
+          else if (mh !== 0) invalid = true;
+          else { const lim = bits === 32 ? 0x80000000 : 0x8000; invalid = neg ? ml > lim : ml >= lim; }
+          if (!invalid) {
+            if (neg && (mh | ml) !== 0) { lo = (~ml + 1) >>> 0; hi = (~mh + (lo === 0 ? 1 : 0)) >>> 0; }
+            else { lo = ml; hi = mh; }
+            if (this.intInexact) flags |= X87_SW_PE;
+            up = this.intUp;
+          }
         }
       }
       if (invalid) {
-        flags = (flags & X87_SW_DE) | X87_SW_IE;
+        flags = X87_SW_IE;
         hi = bits === 64 ? 0x80000000 : 0; lo = bits === 64 ? 0 : bits === 32 ? 0x80000000 : 0x8000;
         up = false;
       }
     }
-    const noStore = (flags & (X87_SW_IE | X87_SW_DE) & ~this.cw) !== 0;
+    const noStore = (flags & X87_SW_IE & ~this.cw) !== 0;
     if (!noStore) {
       if (bits === 16) this.bus.write16(addr, lo & 0xffff);
       else { this.bus.write32(addr, lo); if (bits === 64) this.bus.write32(addr + 4, hi); }
     }
     this.setC1(up && !noStore && (flags & X87_SW_SF) === 0);
-    if (flags & X87_SW_SF) this.setC1(false);
     this.raise(flags);
     if (popAfter && !noStore) this.pop();
   }
@@ -961,15 +1001,12 @@ export class X87 implements Snapshotable {
   private compareReg(i: number, kind: number, toEflags: boolean): void {
     const pi = this.phys(i);
     if (this.tagEmpty[pi]) {
-      this.aborted = false;
-      if (this.tagEmpty[this.phys(0)] || true) {
-        this.setCompareResult(7, toEflags);
-        this.aborted = !this.underflow();
-      }
+      this.setCompareResult(7, toEflags);
+      this.aborted = !this.underflow();
       return;
     }
     const se = this.regSE[pi]!, hi = this.regHi[pi]!, lo = this.regLo[pi]!;
-    this.compare(0, se, hi, lo, classify(se, hi, lo), kind === 1, 0, toEflags);
+    this.compare(se, hi, lo, classify(se, hi, lo), kind === 1, toEflags);
   }
 
   /** result: 0 greater, 1 less, 2 equal, 7 unordered. */
@@ -986,13 +1023,13 @@ export class X87 implements Snapshotable {
   }
 
   /**
-   * Compares ST(a) with y. unorderedOk: FUCOM family (only SNaN is invalid).
+   * Compares ST0 with y. unorderedOk: FUCOM family (only SNaN is invalid).
    * The condition codes (or EFLAGS) are written even when the exception is
    * unmasked; an unmasked exception only suppresses the pop (this.aborted).
    */
-  private compare(a: number, ySE: number, yHi: number, yLo: number, yCls: number, unorderedOk: boolean, _unused: number, toEflags: boolean): void {
+  private compare(ySE: number, yHi: number, yLo: number, yCls: number, unorderedOk: boolean, toEflags: boolean): void {
     this.aborted = false;
-    const pa = this.phys(a);
+    const pa = this.phys(0);
     if (this.tagEmpty[pa]) {
       this.setCompareResult(7, toEflags);
       this.aborted = !this.underflow();
@@ -1105,7 +1142,7 @@ export class X87 implements Snapshotable {
   private ftst(): void {
     const p = this.phys(0);
     if (this.tagEmpty[p]) { if (this.underflow()) this.setCompareResult(7, false); return; }
-    this.compare(0, 0, 0, 0, CLS_ZERO, false, 0, false);
+    this.compare(0, 0, 0, CLS_ZERO, false, false);
   }
 
   private fxam(): void {
@@ -1274,10 +1311,8 @@ export class X87 implements Snapshotable {
     if (d < 0) {
       // |x| < |y|: quotient 0 (FPREM1 may round to 1 if |x| > |y|/2)
       if (ieee && d === -1 && xm > ym) {
-        // x - sign*y with q = 1
-        const r = ym * 2n - xm; // |y| - |x| in units of 2^xq... compute exactly
+        // |x| > |y|/2: the quotient rounds to 1, remainder x - sign(x)|y|
         exactAdd(xs, xm, xq, xs ^ 1, ym, yq, RC_NEAREST);
-        void r;
         roundPack(X.sign, X.m, X.q, false, FMT_EXT, 64, RC_NEAREST, true, true, true);
         this.setReg(p0, R.se, R.hi, R.lo);
         this.sw |= X87_SW_C1;
@@ -1291,10 +1326,9 @@ export class X87 implements Snapshotable {
     }
     let rem: bigint;
     let qbits: bigint;
-    let partial = false;
-    let shift = d;
-    if (d >= 64) { partial = true; shift = 32 + ((d - 32) % 32); void shift; }
-    if (partial) {
+    if (d >= 64) {
+      // partial remainder: reduce the exponent difference by N = 32 + (D - 32) mod 32
+      // (the host's choice, measured), leaving C2 = 1 for the caller's loop
       const n = d - (32 + ((d - 32) & 31));
       // reduce by y * 2^n, integer quotient truncated
       const num = xm << BigInt(d - n);
@@ -1507,6 +1541,3 @@ export class X87 implements Snapshotable {
     this.fds = num(s, 'fds') & 0xffff;
   }
 }
-
-// unused-import guard for constants used only by transcendental.ts
-void RC_CHOP; void X87_SW_OE; void X87_SW_UE; void X87_SW_PE;

@@ -263,3 +263,15 @@ test('state save -> load -> save round-trips mid-operation', () => {
   assert.deepEqual(encodeCanonical(y.saveState()), encodeCanonical(x.saveState()));
   assert.throws(() => y.loadState({ cw: 1 }, 1), /regLo/);
 });
+
+test('tininess is detected after rounding (host measurement)', () => {
+  const { x, run, bus } = setup();
+  bus.write16(0x200, 0x027f); run(0xd9, 0x2d, 0x200); // PC = 53
+  x.writeST(0, 0, 0, 0); // placeholder so the next writes address ST0/ST1 after pushes
+  run(0xd9, 0xee); run(0xd9, 0xee);
+  x.writeST(1, 0xffffffff, 0xffffffff, 0x3fff); // 2 - 2^-63
+  x.writeST(0, 0, 0x40000000, 0x0000); // 2^-16383 (denormal)
+  run(0xde, 0xc9); // FMULP
+  assert.deepEqual(st(x, 0), [0x0001, 0x80000000, 0]);
+  assert.equal(x.statusWord() & 0x3f, 0x22); // DE | PE, no UE
+});
