@@ -14,7 +14,7 @@ export const CPUID_FEATURES = (1 << 0) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 
 /** Family 6, model 3, stepping 3 (a Pentium II class part). */
 export const CPUID_SIGNATURE = 0x0633;
 
-export const MSR = { TSC: 0x10, SYSENTER_CS: 0x174, SYSENTER_ESP: 0x175, SYSENTER_EIP: 0x176 } as const;
+export const MSR = { TSC: 0x10, BIOS_SIGN_ID: 0x8b, SYSENTER_CS: 0x174, SYSENTER_ESP: 0x175, SYSENTER_EIP: 0x176 } as const;
 
 function needCpl0(c: Cpu): void {
   if (c.protectedMode && c.cpl !== 0) c.fault(EXC.GP, 0);
@@ -84,6 +84,10 @@ export function rdmsr(c: Cpu): void {
       hi = Math.floor(t / 4294967296);
       break;
     }
+    case MSR.BIOS_SIGN_ID:
+      // IA32_BIOS_SIGN_ID (SDM vol. 3A 10.11.7): CPUID leaf 1 latches the
+      // microcode update revision into EDX; no update is loaded, so it reads 0.
+      break;
     case MSR.SYSENTER_CS:
       lo = c.sysenterCs;
       break;
@@ -113,6 +117,9 @@ export function wrmsr(c: Cpu): void {
       void hi;
       break;
     }
+    case MSR.BIOS_SIGN_ID:
+      // software clears it before CPUID to read the update revision: accepted, nothing to keep
+      break;
     case MSR.SYSENTER_CS:
       c.sysenterCs = lo & 0xffff;
       break;
