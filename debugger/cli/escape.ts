@@ -7,7 +7,7 @@
  */
 export const ESCAPE_BYTE = 0x01;
 
-export const ESCAPE_HELP = 'console keys: Ctrl-A x quit, Ctrl-A Ctrl-A send Ctrl-A, Ctrl-A h this help; everything else (Ctrl-C too) goes to the guest';
+export const ESCAPE_HELP = 'console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A, Ctrl-A h help; all other keys (Ctrl-C too) go to the guest';
 
 export type EscapeCommand = 'quit' | 'help';
 
