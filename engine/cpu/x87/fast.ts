@@ -223,3 +223,41 @@ export function toF32Fast(se: number, hi: number, lo: number, rc: number): boole
   FR.hi = 0;
   return true;
 }
+
+/**
+ * sqrt of a positive normal operand: digit-by-digit square root of the
+ * significand scaled to 134 bits, giving a 67-bit root (64 bits, a guard
+ * bit, two more) and a sticky remainder.
+ */
+export function sqrtFast(se: number, hi: number, lo: number, p: number, rc: number): boolean {
+  const k = (se & 0x7fff) - 16383;
+  const s = (k & 1) === 0 ? 69 : 70;
+  // remainder r2:r1:r0 and root q2:q1:q0, both < 2^70
+  let r2 = 0, r1 = 0, r0 = 0, q2 = 0, q1 = 0, q0 = 0;
+  for (let j = 0; j < 67; j++) {
+    const pos = 133 - 2 * j - s; // bit index in m of the pair's high bit
+    let pair = 0;
+    if (pos >= 0 && pos <= 63) pair = (pos < 32 ? (lo >>> pos) : (hi >>> (pos - 32))) & 1;
+    pair <<= 1;
+    const pl = pos - 1;
+    if (pl >= 0 && pl <= 63) pair |= (pl < 32 ? (lo >>> pl) : (hi >>> (pl - 32))) & 1;
+    // rem = rem << 2 | pair
+    r2 = ((r2 << 2) | (r1 >>> 30)) >>> 0; r1 = ((r1 << 2) | (r0 >>> 30)) >>> 0; r0 = ((r0 << 2) | pair) >>> 0;
+    // trial = root << 2 | 1
+    const t2 = ((q2 << 2) | (q1 >>> 30)) >>> 0, t1 = ((q1 << 2) | (q0 >>> 30)) >>> 0, t0 = ((q0 << 2) | 1) >>> 0;
+    const ge = r2 > t2 || (r2 === t2 && (r1 > t1 || (r1 === t1 && r0 >= t0)));
+    q2 = ((q2 << 1) | (q1 >>> 31)) >>> 0; q1 = ((q1 << 1) | (q0 >>> 31)) >>> 0; q0 = ((q0 << 1) | (ge ? 1 : 0)) >>> 0;
+    if (ge) {
+      let x0 = r0 - t0, b = 0;
+      if (x0 < 0) { x0 += TWO32; b = 1; }
+      let x1 = r1 - t1 - b; b = 0;
+      if (x1 < 0) { x1 += TWO32; b = 1; }
+      r2 = (r2 - t2 - b) >>> 0; r1 = x1; r0 = x0;
+    }
+  }
+  // root has 67 bits: q2 holds bits 66..64
+  const h = ((q2 << 29) | (q1 >>> 3)) >>> 0;
+  const l = ((q1 << 29) | (q0 >>> 3)) >>> 0;
+  const x = (q0 << 29) >>> 0;
+  return roundLimbs(0, (k >> 1) + 16383, h, l, x, (r2 | r1 | r0) !== 0, p, rc);
+}

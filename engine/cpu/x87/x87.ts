@@ -28,7 +28,7 @@ import {
   X87_SW_C2, X87_SW_C3, X87_SW_B,
 } from './f80.js';
 import { Transcendental } from './transcendental.js';
-import { FR, addFast, mulFast, divFast, toF32Fast, toF64Fast } from './fast.js';
+import { FR, addFast, mulFast, divFast, sqrtFast, toF32Fast, toF64Fast } from './fast.js';
 
 export interface X87Bus {
   read8(linAddr: number): number;
@@ -1171,6 +1171,12 @@ export class X87 implements Snapshotable {
     if (sign) { this.invalidResult(p, false); return; }
     if (c === CLS_INF) return;
     if (c === CLS_DENORMAL) { this.raise(X87_SW_DE); if (!this.masked(X87_SW_DE)) return; }
+    if (c === CLS_NORMAL && sqrtFast(se, this.regHi[p]!, this.regLo[p]!, this.pc, this.rc)) {
+      this.setReg(p, FR.se, FR.hi, FR.lo);
+      this.setC1(FR.up);
+      if (FR.flags) this.raise(FR.flags);
+      return;
+    }
     const e = se & 0x7fff;
     exactSqrt(sig64(this.regHi[p]!, this.regLo[p]!), (e === 0 ? 1 : e) - 16383 - 63);
     roundPack(0, X.m, X.q, X.sticky, FMT_EXT, this.pc, this.rc, this.masked(X87_SW_UE), this.masked(X87_SW_OE), true);
@@ -1185,6 +1191,22 @@ export class X87 implements Snapshotable {
     const p = this.phys(0);
     if (c === CLS_DENORMAL) { this.raise(X87_SW_DE); if (!this.masked(X87_SW_DE)) return; }
     const se = this.regSE[p]!;
+    if (c === CLS_NORMAL && (se & 0x7fff) - 16383 < 63) {
+      // limb path: round to an integer magnitude (< 2^63 + 1), then renormalise
+      this.roundToIntLimbs(se, this.regHi[p]!, this.regLo[p]!, this.rc);
+      let h = this.iHi, l = this.iLo;
+      if ((h | l) === 0) this.setReg(p, se & 0x8000, 0, 0);
+      else {
+        let e = 16383 + 63;
+        if (h === 0) { h = l; l = 0; e -= 32; }
+        const lz = Math.clz32(h);
+        if (lz) { h = ((h << lz) | (l >>> (32 - lz))) >>> 0; l = (l << lz) >>> 0; e -= lz; }
+        this.setReg(p, (se & 0x8000) | e, h, l);
+      }
+      this.setC1(this.intUp);
+      if (this.intInexact) this.raise(X87_SW_PE);
+      return;
+    }
     this.roundToInt(se, this.regHi[p]!, this.regLo[p]!, this.rc);
     if (!this.intInexact) {
       // already an integer (exponents >= 63) or exact: value unchanged except normalising denormals

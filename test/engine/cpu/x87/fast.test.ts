@@ -6,8 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FR, addFast, mulFast, divFast, toF64Fast, toF32Fast } from '../../../../engine/cpu/x87/fast.js';
-import { R, X, roundPack, exactAdd, exactMul, exactDiv, sig64, FMT_EXT, FMT_F64, FMT_F32 } from '../../../../engine/cpu/x87/f80.js';
+import { FR, addFast, mulFast, divFast, sqrtFast, toF64Fast, toF32Fast } from '../../../../engine/cpu/x87/fast.js';
+import { R, X, roundPack, exactAdd, exactMul, exactDiv, exactSqrt, sig64, FMT_EXT, FMT_F64, FMT_F32 } from '../../../../engine/cpu/x87/f80.js';
 
 let seed = 0x2545f491;
 function rnd32(): number {
@@ -64,4 +64,20 @@ test('fast stores to m64/m32 agree with the exact path', () => {
     roundPack(se >>> 15, sig64(hi, lo), q(se), false, f32 ? FMT_F32 : FMT_F64, f32 ? 24 : 53, rc, true, true, false);
     assert.deepEqual([FR.hi, FR.lo, FR.flags, FR.up], [R.hi >>> 0, R.lo >>> 0, R.flags, R.up]);
   }
+});
+
+test('fast square root agrees with the exact path', () => {
+  let hits = 0;
+  for (let i = 0; i < 20000; i++) {
+    const [se0, hi, lo] = operand();
+    const se = se0 & 0x7fff;
+    const p = [24, 53, 64][rnd32() % 3]!;
+    const rc = rnd32() % 4;
+    if (!sqrtFast(se, hi, lo, p, rc)) continue;
+    hits++;
+    exactSqrt(sig64(hi, lo), q(se));
+    roundPack(0, X.m, X.q, X.sticky, FMT_EXT, p, rc, true, true, true);
+    assert.deepEqual([FR.se, FR.hi, FR.lo, FR.flags, FR.up], [R.se, R.hi >>> 0, R.lo >>> 0, R.flags, R.up], `sqrt ${se.toString(16)}:${hi.toString(16)}:${lo.toString(16)} p ${p} rc ${rc}`);
+  }
+  assert.ok(hits > 15000);
 });
