@@ -171,6 +171,9 @@ class RunProbe implements Probe {
   opEvent: ((ev: TargetEvent, pos: Position) => boolean) | null = null;
   opEvents = 0;
   serialTail = '';
+  /** Scan mode: the first serial bytes of the window with their events and positions (matches spanning windows). */
+  serialHead: { pos: Position; ev: TargetEvent; text: string }[] = [];
+  serialHeadLen = 0;
   /** Instructions seen by this probe (progress/cost). */
   readonly session: Session;
 
@@ -250,7 +253,14 @@ class RunProbe implements Probe {
 
   onEvent(ev: TargetEvent): boolean {
     const pos = this.pos();
-    if (ev.kind === 'serial') this.serialTail = (this.serialTail + Buffer.from(ev.data).toString('latin1')).slice(-256);
+    if (ev.kind === 'serial') {
+      const text = Buffer.from(ev.data).toString('latin1');
+      this.serialTail = (this.serialTail + text).slice(-256);
+      if (this.scan && this.serialHeadLen < 256) {
+        this.serialHead.push({ pos, ev, text });
+        this.serialHeadLen += text.length;
+      }
+    }
     if (this.opEvent && this.opEvent(ev, pos)) {
       if (this.accept({ pos, kind: 'op', point: null, watch: null, event: ev })) return true;
     }
@@ -693,6 +703,7 @@ export class Session {
     let done = 0;
     const total = Math.max(1, from.icount - t.historyStart);
     let first = true;
+    let laterHead: RunProbe['serialHead'] = [];
     for (;;) {
       if (comparePos(limit, { icount: t.historyStart, sub: 0 }) <= 0) return null;
       const lastIcount = limit.sub > 0 ? limit.icount : limit.icount - 1;
@@ -723,7 +734,11 @@ export class Session {
       }
       if (limit.sub > 0 && t.icount === limit.icount) this.runThroughDeliveries(limit, probe);
       this.progress(opts, done, total, ws);
-      const hit = afterWindow ? afterWindow(probe) : probe.hit;
+      let hit = afterWindow ? afterWindow(probe) : probe.hit;
+      // A serial text match may span this window and the later one scanned before it.
+      const spanning = this.serialSpanningHit(probe, laterHead);
+      if (spanning) hit = spanning;
+      laterHead = probe.serialHead;
       if (hit) {
         this.seekPos(hit.pos);
         return hit;
@@ -732,6 +747,33 @@ export class Session {
       limit = { icount: ws, sub: 0 };
       await this.yieldFn();
     }
+  }
+
+  /**
+   * Serial text points whose text ends in the later window's first bytes but
+   * starts in this window: the last such hit (later than any hit inside this
+   * window). Conditions are not evaluated for these (the state is elsewhere).
+   */
+  private serialSpanningHit(probe: RunProbe, laterHead: RunProbe['serialHead']): Hit | null {
+    if (laterHead.length === 0) return null;
+    let hit: Hit | null = null;
+    for (const p of probe.points) {
+      const sp = p.spec;
+      if (sp.type !== 'event' || sp.event.on !== 'serial' || !sp.event.match) continue;
+      const match = sp.event.match;
+      let tail = probe.serialTail;
+      let headChars = 0;
+      for (const h of laterHead) {
+        tail += h.text;
+        headChars += h.text.length;
+        // Only matches that start in this window: the later window found the others.
+        if (tail.endsWith(match) && match.length > headChars) {
+          if (!hit || comparePos(h.pos, hit.pos) > 0) hit = { pos: h.pos, kind: 'event', point: p, watch: null, event: h.ev };
+        }
+        if (headChars >= match.length) break;
+      }
+    }
+    return hit;
   }
 
   private reverseResult(res: Hit | null | 'cancelled', leftBranch: boolean, opKind: StopKind = 'step'): StopInfo {

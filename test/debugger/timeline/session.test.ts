@@ -436,3 +436,23 @@ test('collectEvents lists events with their positions and leaves the session whe
   assert.equal(s.linearPc(), prog.at('out1'));
   assert.equal((await s.collectEvents(0, end, EV.SERIAL_OUT, { limit: 1 })).length, 1);
 });
+
+test('reverse: a serial text match that spans a checkpoint window boundary is found', async () => {
+  const { s, m, prog } = newSession();
+  const end = exitIcount() - 1;
+  const b = s.addPoint({ type: 'break', addr: prog.at('out1') });
+  await s.continue();
+  s.removePoint(b.id);
+  const out1 = s.position.icount;
+  // A checkpoint between the 'H' and the 'i'.
+  s.seek(out1 + 1);
+  m.takeCheckpoint();
+  assert.equal(m.checkpointAtOrBefore(out1 + 2), out1 + 1);
+  s.seek(end);
+  const p = s.addPoint({ type: 'event', event: { on: 'serial', match: 'Hi' } });
+  const r = await s.reverseContinue();
+  assert.equal(r.point, p);
+  assert.equal(s.linearPc(), prog.at('out2'), 'stops before the OUT that completed the text');
+  const r2 = await s.reverseContinue();
+  assert.equal(r2.kind, 'history-begin');
+});
