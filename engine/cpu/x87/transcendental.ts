@@ -1,6 +1,6 @@
 /**
  * The x87's constants and transcendental instructions, computed in software
- * with BigInt fixed-point arithmetic (F = 192 fraction bits) and rounded once
+ * with BigInt fixed-point arithmetic (F = 128 fraction bits) and rounded once
  * to 64 bits under the rounding control (precision control does not apply).
  * Results are deterministic on every host (no Math.*).
  *
@@ -15,7 +15,7 @@ import {
   FMT_EXT, X87_SW_IE, X87_SW_DE, X87_SW_ZE, X87_SW_UE, X87_SW_OE, X87_SW_PE,
 } from './f80.js';
 
-const F = 192;
+const F = 128;
 const FB = BigInt(F);
 const ONE = 1n << FB;
 
