@@ -1,0 +1,111 @@
+/**
+ * `rewind gdb` and `rewind debug` wired to the session: real gdb (batch mode)
+ * against `rewind gdb` on a recording and on a live run, breaking on a
+ * symbol and stepping backwards; the Ink TUI opened by `rewind debug` in a
+ * real terminal (tmux), stepping forward and back, quitting with the
+ * terminal restored. Skip when gdb / tmux are not installed.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { REWIND_BIN, GUESTS, runCli, tempDir } from './cli-harness.js';
+
+const hasGdb = spawnSync('gdb', ['--version']).status === 0;
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+
+/** Starts `rewind gdb ARGS --port 0`, resolves with the port it listens on. */
+function startStub(args: string[]): { port: Promise<number>; exit: Promise<{ code: number | null; stderr: string }> } {
+  const child = spawn(process.execPath, [REWIND_BIN, 'gdb', ...args, '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  let gotPort: (p: number) => void = () => {};
+  const port = new Promise<number>((res) => (gotPort = res));
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    const m = /listening on 127\.0\.0\.1:(\d+)/.exec(stderr);
+    if (m) gotPort(Number(m[1]));
+  });
+  const exit = new Promise<{ code: number | null; stderr: string }>((res) => child.on('exit', (code) => res({ code, stderr })));
+  void exit.then((e) => gotPort(-1 * (e.code ?? 1)));
+  return { port, exit };
+}
+
+function gdbBatch(port: number, cmds: string[]): string {
+  const args = ['-nx', '-batch', '-ex', 'set pagination off', '-ex', `target remote :${port}`, ...cmds.flatMap((c) => ['-ex', c])];
+  const r = spawnSync('gdb', args, { encoding: 'utf8', timeout: 120_000 });
+  return r.stdout + r.stderr;
+}
+
+test('rewind gdb on a recording: gdb breaks on a symbol, reverse-steps, and kills the stub', { skip: hasGdb ? false : 'gdb is not installed' }, async (t) => {
+  const dir = tempDir(t);
+  const j = join(dir, 'g.rwj');
+  const rec = await runCli(['record', '-o', j, join(GUESTS, 'demo.rom'), '--clock', 'virtual'], { stdin: 'hey\rquit\r' });
+  assert.equal(rec.code, 0, rec.stderr);
+  const stub = startStub([j]);
+  const port = await stub.port;
+  assert.ok(port > 0, 'listening');
+  const out = gdbBatch(port, [
+    `symbol-file ${join(GUESTS, 'demo.elf')}`,
+    'break handle_char.eol',
+    'continue',
+    'print/x $eip',
+    'reverse-stepi',
+    'print/x $eip',
+    'kill',
+  ]);
+  assert.match(out, /Breakpoint 1, 0x[0-9a-f]+ in handle_char\.eol|Breakpoint 1, 0x[0-9a-f]+ in handle_char\[eol\]/, out);
+  const eips = [...out.matchAll(/\$\d+ = (0x[0-9a-f]+)/g)].map((m) => m[1]);
+  assert.equal(eips.length, 2, out);
+  assert.notEqual(eips[0], eips[1], 'reverse-stepi moved back');
+  const e = await stub.exit;
+  assert.equal(e.code, 0, e.stderr);
+  assert.match(e.stderr, /gdb killed the target/);
+});
+
+test('rewind gdb on a live run: the guest runs to its exit under gdb, and gdb can go back', { skip: hasGdb ? false : 'gdb is not installed' }, async () => {
+  const stub = startStub([join(GUESTS, 'rm-alu.rom'), '--clock', 'virtual']);
+  const port = await stub.port;
+  assert.ok(port > 0, 'listening');
+  const out = gdbBatch(port, ['stepi 5', 'print $pc', 'reverse-stepi', 'reverse-stepi', 'print $pc', 'continue', 'kill']);
+  const pcs = [...out.matchAll(/\$\d+ = .*?(0x[0-9a-f]+)/g)].map((m) => m[1]);
+  assert.equal(pcs.length, 2, out);
+  assert.notEqual(pcs[0], pcs[1]);
+  const e = await stub.exit;
+  assert.equal(e.code, 0, e.stderr);
+});
+
+test('rewind debug in a real terminal: the TUI opens on a recording, steps both ways, quits and restores the terminal', { skip: hasTmux ? false : 'tmux is not installed' }, async (t) => {
+  const dir = tempDir(t);
+  const j = join(dir, 'tui.rwj');
+  const rec = await runCli(['record', '-o', j, join(GUESTS, 'demo.rom'), '--clock', 'virtual'], { stdin: 'tui\rquit\r' });
+  assert.equal(rec.code, 0, rec.stderr);
+  const SOCKET = `rewind-cli-debug-${process.pid}`;
+  const tmux = (...a: string[]): string => {
+    const r = spawnSync('tmux', ['-L', SOCKET, ...a], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`tmux ${a.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const script = `${JSON.stringify(process.execPath)} ${JSON.stringify(REWIND_BIN)} debug ${JSON.stringify(j)}; echo "EXIT=$?"; stty -a | tr " ;" "\\n\\n" | grep -E "^-?(icanon|echo)$" | tr "\\n" " "; echo; echo DONE`;
+  tmux('-f', '/dev/null', 'new-session', '-d', '-s', 'dbg', '-x', '120', '-y', '40', 'sh', '-c', `${script}; exec cat`);
+  t.after(() => spawnSync('tmux', ['-L', SOCKET, 'kill-server']));
+  const waitFor = async (re: RegExp, what: string): Promise<string> => {
+    const t0 = Date.now();
+    for (;;) {
+      const text = tmux('capture-pane', '-p', '-t', 'dbg');
+      if (re.test(text)) return text;
+      if (Date.now() - t0 > 30_000) throw new Error(`timed out waiting for ${what}:\n${text}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  await waitFor(/icount 0 \/ [\d,]+/, 'the TUI at icount 0');
+  tmux('send-keys', '-t', 'dbg', 's');
+  await waitFor(/icount 1 \/ /, 'one step forward');
+  tmux('send-keys', '-t', 'dbg', 's');
+  await waitFor(/icount 2 \/ /, 'two steps forward');
+  tmux('send-keys', '-t', 'dbg', 'S');
+  await waitFor(/icount 1 \/ /, 'one step back');
+  tmux('send-keys', '-t', 'dbg', 'q');
+  const end = await waitFor(/DONE/, 'the TUI to quit');
+  assert.match(end, /EXIT=0/);
+  assert.match(end, /^icanon echo$/m, 'terminal restored');
+});
