@@ -54,6 +54,8 @@ const TLB_VALID = 1;
 const TLB_USER = 2;
 const TLB_TRACK = 8192;
 const PAGE_LIN_MASK = ~0xfff;
+/** Exceptions raised in a row with no instruction retired before the CPU reports an exception loop. */
+const FAULT_LOOP_LIMIT = 10000;
 
 export class Cpu implements CpuCore {
   readonly stateName = 'cpu';
@@ -1223,12 +1225,28 @@ export class Cpu implements CpuCore {
       this.fetchPage = 1;
     }
   }
+  private faultLoopIcount = -1;
+  private faultLoopCount = 0;
   /** Set by every prefix handler (and by CS loads that change the default sizes). */
   prefixed = true;
 
   /** Delivers the exception in faultVector/faultError, with EIP back at the faulting instruction. */
   private handleFault(): void {
     this.clearPrefixes();
+    // A handler that faults on its first instruction loops forever without
+    // retiring anything (icount would stand still): stop with a report.
+    if (this.icount !== this.faultLoopIcount) {
+      this.faultLoopIcount = this.icount;
+      this.faultLoopCount = 0;
+    } else if (++this.faultLoopCount >= FAULT_LOOP_LIMIT) {
+      const msg = `exception loop: ${EXC_NAMES[this.faultVector] ?? this.faultVector} raised ${FAULT_LOOP_LIMIT} times with no instruction retired ${this.describeInstruction()}`;
+      this.logger.log(LOG.ERROR, 'cpu', msg);
+      this.machine.ctx.requestStop('error', msg, 1);
+      this.stopRequested = true;
+      this.faultLoopCount = 0;
+      this.eip = this.instrEip;
+      return;
+    }
     let vec = this.faultVector;
     let err = this.faultError;
     this.eip = this.instrEip;

@@ -42,6 +42,7 @@ const PI = 16n * atanInv(5n) - 4n * atanInv(239n);
 const LOG2E = (ONE * ONE) / LN2;
 const LOG2T = (LN10 * ONE) / LN2;
 const LOG10_2 = (LN2 * ONE) / LN10;
+const SQRT2 = isqrt(2n * ONE * ONE);
 
 /** Significant bits of the pi used for argument reduction (0 = exact). */
 export const REDUCTION_PI_BITS = 66;
@@ -169,7 +170,6 @@ function lnPos(m: bigint, q: number): void {
   let e = q + L - 1; // value in [2^e, 2^(e+1))
   // y = m / 2^(L-1) in [1, 2); if y >= sqrt2 -> y/2, e+1
   const yF = (m << FB) >> BigInt(L - 1); // y in fixed point
-  const SQRT2 = isqrt(2n * ONE * ONE);
   let num: bigint, den: bigint;
   if (yF >= SQRT2) { e += 1; num = yF - 2n * ONE; den = yF + 2n * ONE; } // y/2: (y/2 - 1)/(y/2 + 1) = (y-2)/(y+2)
   else { num = yF - ONE; den = yF + ONE; }
