@@ -98,9 +98,9 @@ export class MachineTarget implements DebugTarget {
         }
         return false;
       },
-      access: (lin, phys, size, isWrite) => {
+      access: (lin, phys, size, isWrite, value) => {
         const p = this.probe;
-        if (p !== null && p.memory && p.onAccess(lin >>> 0, phys >>> 0, size, isWrite)) this.machine.requestStop(STOP.BREAKPOINT, 'debugger');
+        if (p !== null && p.memory && p.onAccess(lin >>> 0, phys >>> 0, size, isWrite, value >>> 0)) this.machine.requestStop(STOP.BREAKPOINT, 'debugger');
       },
     };
     this.onPort = (port, size, isWrite, value) => {

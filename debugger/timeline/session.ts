@@ -87,8 +87,9 @@ export interface StopInfo {
   position: Position;
   /** The point that stopped the run, if any. */
   point: Point | null;
-  /** For watchpoints: the accessed address (in the point's space) and the access. */
-  watch: { addr: number; access: 'read' | 'write'; size: number } | null;
+  /** For watchpoints: the first watched address accessed (`addr`, in the point's space), the access, its
+   *  size, its start address (`accessAddr`) and the value read or written (-1 if unknown). */
+  watch: { addr: number; access: 'read' | 'write'; size: number; accessAddr: number; value: number } | null;
   event: TargetEvent | null;
   /** The run left a debugger branch and returned to the recorded timeline. */
   leftBranch: boolean;
@@ -236,7 +237,7 @@ class RunProbe implements Probe {
     return false;
   }
 
-  onAccess(linAddr: number, physAddr: number, size: number, isWrite: boolean): boolean {
+  onAccess(linAddr: number, physAddr: number, size: number, isWrite: boolean, value: number): boolean {
     for (const p of this.points) {
       const s = p.spec;
       if (s.type !== 'watch') continue;
@@ -246,7 +247,7 @@ class RunProbe implements Probe {
       if (a + size <= lo || a >= lo + s.length) continue;
       if (!this.test(p)) continue;
       const hitAddr = Math.max(a, lo);
-      return this.accept({ pos: this.pos(), kind: 'watch', point: p, watch: { addr: hitAddr, access: isWrite ? 'write' : 'read', size }, event: null });
+      return this.accept({ pos: this.pos(), kind: 'watch', point: p, watch: { addr: hitAddr, access: isWrite ? 'write' : 'read', size, accessAddr: a, value }, event: null });
     }
     return false;
   }
@@ -412,6 +413,13 @@ export class Session {
 
   get position(): Position {
     return { icount: this.target.icount, sub: this.target.sub };
+  }
+
+  /** The reachable history: [start, end]; for a live session `end` is the newest recorded icount. */
+  historyRange(): { start: number; end: number; live: boolean } {
+    const t = this.target;
+    const live = t.historyEnd === Infinity;
+    return { start: t.historyStart, end: live ? Math.max(t.icount, t.frontier ?? 0) : t.historyEnd, live };
   }
 
   get onBranch(): boolean {
@@ -628,7 +636,7 @@ export class Session {
       code: probe ? probe.code : EMPTY_SET,
       onInsn: (l) => (probe ? probe.onInsn(l) : false),
       memory: probe ? probe.memory : false,
-      onAccess: (a, b, c, d) => (probe ? probe.onAccess(a, b, c, d) : false),
+      onAccess: (a, b, c, d, v) => (probe ? probe.onAccess(a, b, c, d, v) : false),
       events: (probe ? probe.events : 0) | EV_DELIVERY,
       onEvent: (ev) => {
         if (probe && (probe.events & eventMask(ev)) !== 0) probe.onEvent(ev);
@@ -1144,7 +1152,7 @@ export class Session {
       if (res && res !== 'cancelled') {
         this.lastWriteCursor = { addr, space, pos: res.pos };
         const info = this.reverseResult(res, leftBranch);
-        return { ...info, kind: 'watchpoint', point: null, message: `last write to 0x${(addr >>> 0).toString(16)} (${res.watch!.size} bytes at 0x${res.watch!.addr.toString(16)}) at icount ${formatPos(res.pos)}, eip ${this.symbolize(this.linearPc())}` };
+        return { ...info, kind: 'watchpoint', point: null, message: `last write to 0x${(addr >>> 0).toString(16)} (${res.watch!.size} bytes at 0x${res.watch!.accessAddr.toString(16)}${res.watch!.value >= 0 ? ` = 0x${res.watch!.value.toString(16)}` : ''}) at icount ${formatPos(res.pos)}, eip ${this.symbolize(this.linearPc())}` };
       }
       return this.reverseResult(res, leftBranch);
     });

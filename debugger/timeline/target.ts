@@ -89,7 +89,8 @@ export interface Probe {
   onInsn(linEip: number): boolean;
   /** If false onAccess is never called (the fast path stays available). */
   memory: boolean;
-  onAccess(linAddr: number, physAddr: number, size: number, isWrite: boolean): boolean;
+  /** `value`: the value read or written (little-endian, `size` bytes), when the target knows it; else -1. */
+  onAccess(linAddr: number, physAddr: number, size: number, isWrite: boolean, value: number): boolean;
   /** EV.* mask of events to report. */
   events: number;
   onEvent(ev: TargetEvent): boolean;

@@ -127,6 +127,7 @@ test('pm-exceptions: seek equals a straight replay; reverse-continue finds the l
   s.seek(at);
   const lw = await s.lastWrite(w.lin, 1);
   assert.equal(lw.kind, 'watchpoint');
+  assert.match(lw.message, /last write to 0x[0-9a-f]+ \(\d bytes at 0x[0-9a-f]+ = 0x[0-9a-f]+\)/);
   const expected = writes.filter((x) => x.pos.icount < at && x.lin <= w.lin && w.lin < x.lin + x.size).pop()!;
   assert.deepEqual(s.position, expected.pos);
   assert.equal(t.readReg(REG.EIP) >= 0, true);
@@ -172,6 +173,7 @@ test('a live session records as it runs: reverse at any time, forward past the f
   // Forward again through the frontier and beyond: the recording goes on.
   await s.runTo(15_000);
   assert.equal(t.frontier, 15_000);
+  assert.deepEqual(s.historyRange(), { start: 0, end: 15_000, live: true });
   s.seek(10_000);
   assert.equal(t.stateHash(), h10);
   // A write in the past is a branch; the recording is untouched.

@@ -147,6 +147,8 @@ test('write watchpoints fire forward after the write and in reverse before it', 
   assert.equal(r.kind, 'watchpoint');
   assert.equal(r.watch!.addr, COUNTER);
   assert.equal(r.watch!.access, 'write');
+  assert.equal(r.watch!.value, 1, 'the value written');
+  assert.equal(r.watch!.accessAddr, COUNTER);
   assert.equal(s.linearPc(), prog.at('store') + 6, 'forward: stops after the storing instruction');
   assert.equal(s.readMemory(COUNTER, 1)[0], 1);
   await s.continue();
@@ -333,6 +335,7 @@ test('writes in the past make a branch; reverse returns to the recording unchang
 
 test('replay history ends: forward commands stop with history-end', async () => {
   const { s } = newSession({ historyEnd: 150 });
+  assert.deepEqual(s.historyRange(), { start: 0, end: 150, live: false });
   const r = await s.continue();
   assert.equal(r.kind, 'history-end');
   assert.equal(s.position.icount, 150);

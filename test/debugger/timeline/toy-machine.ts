@@ -302,9 +302,9 @@ export class ToyMachine implements DebugTarget {
     if (p && (p.events & mask) !== 0 && p.onEvent(ev)) this.stopAfter = true;
   }
 
-  private access(addr: number, size: number, isWrite: boolean): void {
+  private access(addr: number, size: number, isWrite: boolean, value = -1): void {
     const p = this.probe;
-    if (p && p.memory && p.onAccess(addr >>> 0, addr >>> 0, size, isWrite)) this.stopAfter = true;
+    if (p && p.memory && p.onAccess(addr >>> 0, addr >>> 0, size, isWrite, value)) this.stopAfter = true;
   }
 
   private rd32(a: number): number {
@@ -321,7 +321,7 @@ export class ToyMachine implements DebugTarget {
 
   private store32(a: number, v: number): void {
     a >>>= 0;
-    this.access(a, 4, true);
+    this.access(a, 4, true, v >>> 0);
     if (a + 4 > this.mem.length) return;
     const m = this.mem;
     m[a] = v;
