@@ -7,7 +7,8 @@ import { X87 } from '../../../../engine/cpu/x87/x87.js';
 import { repoRoot } from '../../../util.js';
 import { FakeBus, loadVectors, runCase, describeInput } from './oracle-runner.js';
 
-const filter = process.argv[2] ?? '';
+const all = process.argv[2] === 'all';
+const filter = all ? '' : process.argv[2] ?? '';
 const maxShown = Number(process.argv[3] ?? 5);
 const cases = loadVectors(repoRoot, process.env['X87_VECTORS']);
 const bus = new FakeBus();
@@ -27,6 +28,6 @@ for (const c of cases) {
 let tn = 0, tf = 0;
 for (const [f, s] of [...stats].sort()) {
   tn += s.n; tf += s.fail;
-  if (s.fail || filter) console.log(`${f.padEnd(18)} ${s.n} cases, ${s.exact} exact, ${s.ulp} within 1 ulp, ${s.fail} FAIL`);
+  if (s.fail || filter || all) console.log(`${f.padEnd(18)} ${s.n} cases, ${s.exact} exact, ${s.ulp} within 1 ulp, ${s.fail} FAIL`);
 }
 console.log(`total ${tn}, failing ${tf}`);
