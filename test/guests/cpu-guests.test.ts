@@ -3,14 +3,11 @@
  * boots from the reset vector, runs its checks, prints "PASS <name>" or one
  * "FAIL <check>: expected X got Y" line per failed check on port 0xE9, and
  * exits through port 0xF4 with 0 (pass), 1 (a check failed) or 2 (an
- * unexpected exception). Skips, naming what is missing, until the CPU exists.
+ * unexpected exception).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadGuestEngine, runGuest, guestImage, describeRun, GUEST_EXIT } from '../support/guest-runner.js';
-
-const load = await loadGuestEngine();
-const skip = load.missing === null ? false : `cannot boot guests: ${load.missing}`;
+import { runGuest, guestImage, describeRun, GUEST_EXIT } from '../support/guest-runner.js';
 
 /** [guest, what it checks, instruction budget] */
 const GUESTS: [string, string, number][] = [
@@ -30,16 +27,16 @@ const GUESTS: [string, string, number][] = [
 ];
 
 for (const [name, what, budget] of GUESTS) {
-  test(`${name} — ${what}`, { skip }, () => {
-    const run = runGuest(load.engine!, guestImage(name), { maxInstructions: budget });
+  test(`${name} — ${what}`, () => {
+    const run = runGuest(guestImage(name), { maxInstructions: budget });
     assert.equal(run.exitCode, GUEST_EXIT.PASS, describeRun(name, run));
     assert.match(run.console, new RegExp(`^PASS ${name} \\(\\d+ checks\\)$`, 'm'), describeRun(name, run));
     assert.doesNotMatch(run.console, /^FAIL /m, describeRun(name, run));
   });
 }
 
-test('pm-triple — a triple fault resets the PC (RAM kept), the guest boots again from the reset vector', { skip }, () => {
-  const run = runGuest(load.engine!, guestImage('pm-triple'), { maxInstructions: 2_000_000 });
+test('pm-triple — a triple fault resets the PC (RAM kept), the guest boots again from the reset vector', () => {
+  const run = runGuest(guestImage('pm-triple'), { maxInstructions: 2_000_000 });
   assert.equal(run.exitCode, GUEST_EXIT.PASS, describeRun('pm-triple', run));
   assert.match(run.console, /^pm-triple: first boot, triple-faulting\npm-triple: rebooted after a triple fault\nPASS pm-triple /m, describeRun('pm-triple', run));
   assert.equal(run.machine.resets, 1, 'one reset');

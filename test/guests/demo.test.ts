@@ -10,12 +10,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadGuestEngine, runGuest, guestImage, describeRun, guestsDir, pcPartsMissing } from '../support/guest-runner.js';
+import { runGuest, guestImage, describeRun, guestsDir, guestPc } from '../support/guest-runner.js';
 import { INPUT, OUTPUT, ScriptedBoundary, type InputEvent } from '../../engine/replay/boundary.js';
 
-const load = await loadGuestEngine();
-const skip =
-  load.missing !== null ? `cannot boot guests: ${load.missing}` : !load.engine.fullPc ? `no PC devices to boot the demo with: ${pcPartsMissing || 'engine/pc.ts is missing'}` : false;
 
 const symbols = new Map<string, number>();
 for (const line of readFileSync(join(guestsDir, 'demo.sym'), 'utf8').split('\n')) {
@@ -43,9 +40,9 @@ test('demo.sym names the race window', () => {
   assert.equal(sym('rx_head'), 0x20100);
 });
 
-test('demo: typed slowly, every line is echoed and nothing is lost', { skip }, () => {
+test('demo: typed slowly, every line is echoed and nothing is lost', () => {
   const inputs = [...typed(1_000_000, 200_000, 'hello world\r'), ...typed(5_000_000, 200_000, 'quit\r')];
-  const run = runGuest(load.engine!, guestImage('demo'), { maxInstructions: 20_000_000, inputs });
+  const run = runGuest(guestImage('demo'), { maxInstructions: 20_000_000, inputs });
   assert.equal(run.exitCode, 0, describeRun('demo', run));
   assert.match(run.serial, /rewind demo: a line-echo service/);
   assert.match(run.serial, /> hello world\r\necho: hello world {2}\(11 chars, t=\d+\.\d{3}s\)\r\n/);
@@ -53,13 +50,13 @@ test('demo: typed slowly, every line is echoed and nothing is lost', { skip }, (
   assert.match(run.serial, /bye\r\n$/);
 });
 
-test('demo: a byte arriving between main_loop.check and main_loop.reset_head is lost', { skip }, () => {
+test('demo: a byte arriving between main_loop.check and main_loop.reset_head is lost', () => {
   // Deliver 'a' and step: note when its interrupt is taken (the UART
   // receives at line rate, so a byte enters the FIFO one character time after
   // its input event, when the line is idle), then run on to a timer tick and
   // step until the woken main loop finds the ring empty: the window opens.
   const first = 1_000_000;
-  const probe = load.engine!.create(guestImage('demo'), new ScriptedBoundary([serialInput(first, 'a')]), { ramBytes: 32 * 1024 * 1024 });
+  const probe = guestPc(guestImage('demo'), new ScriptedBoundary([serialInput(first, 'a')])).machine;
   probe.run(first, first);
   const isr = sym('com1_isr');
   const isrEnd = sym('com1_isr.done');
@@ -84,16 +81,16 @@ test('demo: a byte arriving between main_loop.check and main_loop.reset_head is 
   // The same run, plus 'b' timed so that its interrupt comes 100 instructions into the window.
   const bAt = windowIcount + 100 - lineDelay;
   const inputs = [serialInput(first, 'a'), serialInput(bAt, 'b'), ...typed(windowIcount + 1_000_000, 200_000, 'c\rquit\r')];
-  const run = runGuest(load.engine!, guestImage('demo'), { maxInstructions: 30_000_000, inputs });
+  const run = runGuest(guestImage('demo'), { maxInstructions: 30_000_000, inputs });
   assert.match(run.serial, /echo: ac {2}\(2 chars/, describeRun('demo', run)); // the 'b' vanished
   assert.match(run.serial, /!! lost 1 byte\(s\): received 4, consumed 3\r\n/);
   assert.equal(run.exitCode, 1, 'exit status = bytes lost');
 });
 
-test('demo: the same inputs give the same run whatever the budget is split into', { skip }, () => {
+test('demo: the same inputs give the same run whatever the budget is split into', () => {
   const inputs = () => [...typed(1_000_000, 150_007, 'split me\r'), ...typed(4_000_000, 99_991, 'quit\r')];
-  const whole = runGuest(load.engine!, guestImage('demo'), { maxInstructions: 20_000_000, inputs: inputs() });
-  const m = load.engine!.create(guestImage('demo'), new ScriptedBoundary(inputs()), { ramBytes: 32 * 1024 * 1024 });
+  const whole = runGuest(guestImage('demo'), { maxInstructions: 20_000_000, inputs: inputs() });
+  const m = guestPc(guestImage('demo'), new ScriptedBoundary(inputs())).machine;
   let serial = '';
   m.onOutput = (kind, target, data) => {
     if (kind === OUTPUT.SERIAL && target === 0) for (const b of data) serial += String.fromCharCode(b);

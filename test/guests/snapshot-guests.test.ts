@@ -7,13 +7,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadGuestEngine, runGuest, guestImage, pcPartsMissing } from '../support/guest-runner.js';
-import { INPUT, OUTPUT, ScriptedBoundary, type InputEvent } from '../../engine/replay/boundary.js';
+import { runGuest, guestImage, guestPc } from '../support/guest-runner.js';
+import { INPUT, ScriptedBoundary, type InputEvent } from '../../engine/replay/boundary.js';
 import type { Machine } from '../../engine/machine.js';
 
-const load = await loadGuestEngine();
-const skip =
-  load.missing !== null ? `cannot boot guests: ${load.missing}` : !load.engine.fullPc ? `no PC devices: ${pcPartsMissing || 'engine/pc.ts is missing'}` : false;
 
 const RAM = 32 * 1024 * 1024;
 
@@ -51,16 +48,16 @@ const CASES: [string, number, () => InputEvent[], number][] = [
 ];
 
 for (const [name, fraction, inputs, budget] of CASES) {
-  test(`${name}: restoring a mid-run snapshot continues exactly like the original`, { skip }, () => {
-    const whole = runGuest(load.engine!, guestImage(name), { maxInstructions: budget, inputs: inputs(), ramBytes: RAM });
+  test(`${name}: restoring a mid-run snapshot continues exactly like the original`, () => {
+    const whole = runGuest(guestImage(name), { maxInstructions: budget, inputs: inputs(), ramBytes: RAM });
     assert.equal(whole.reason, 'exit', `${name} did not finish: ${whole.reason}`);
     const at = Math.floor(whole.icount * fraction);
-    const a = load.engine!.create(guestImage(name), new ScriptedBoundary(inputs()), { ramBytes: RAM });
+    const a = guestPc(guestImage(name), new ScriptedBoundary(inputs()), { ramBytes: RAM }).machine;
     a.run(at, at);
     const snap = a.snapshot();
     const outA = capture(a);
     const endA = runToExit(a, budget);
-    const b = load.engine!.create(guestImage(name), new ScriptedBoundary(inputs().filter((ev) => ev.icount > at)), { ramBytes: RAM });
+    const b = guestPc(guestImage(name), new ScriptedBoundary(inputs().filter((ev) => ev.icount > at)), { ramBytes: RAM }).machine;
     b.restore(snap);
     assert.equal(b.icount, at);
     const outB = capture(b);
@@ -72,4 +69,3 @@ for (const [name, fraction, inputs, budget] of CASES) {
     assert.equal(a.icount, whole.icount, 'stopping at the snapshot point changed nothing');
   });
 }
-void OUTPUT;
