@@ -16,7 +16,7 @@ import { NetUdpBackend, parseNicSpec } from '../../engine/host/net-udp.js';
 import { PcapWriter } from '../../engine/host/pcap.js';
 import { RawTerminal, withSignals } from '../../engine/host/terminal.js';
 import { RewindError, ERR } from '../../engine/errors.js';
-import type { CliIo } from './io.js';
+import { ProgressLine, commas, formatNs, type CliIo } from './io.js';
 import { EscapeFilter, ESCAPE_HELP } from './escape.js';
 import { OutputRouter, type SerialSpec } from './output.js';
 
@@ -34,8 +34,8 @@ export interface LiveRunOptions {
   journal?: JournalFile | null;
   /** Keep the COM1 transcript (expectations). */
   keepTranscript?: boolean;
-  /** Progress shown on the status line while running (not used when the console is interactive). */
-  onSlice?: () => void;
+  /** No progress line. */
+  quiet?: boolean;
 }
 
 export interface LiveRunResult {
@@ -121,7 +121,22 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
     // A guest halted with interrupts off can never run again (we have no NMI
     // source), and one halted with nothing scheduled and no input source
     // attached would wait forever: stop, and say why.
+    // A progress line on stderr when it is a terminal and the guest's console is not on it.
+    const consoleOnTerminal = o.serial.kind === 'stdio' && io.stdout.isTTY === true;
+    const progress = new ProgressLine(io, o.quiet !== true && !consoleOnTerminal);
+    let lastIcount = m.icount;
+    let lastMs = Date.now();
+    let mips = 0;
     watchdog = setInterval(() => {
+      if (progress.enabled) {
+        const now = Date.now();
+        if (now - lastMs >= 1000) {
+          mips = (m.icount - lastIcount) / ((now - lastMs) * 1000);
+          lastIcount = m.icount;
+          lastMs = now;
+        }
+        progress.update(() => `running: ${commas(m.icount)} instructions, ${formatNs(m.clock.nowNs(m.icount))} guest time, ${mips.toFixed(1)} MIPS${router.serialBytes ? `, ${commas(router.serialBytes)} bytes of serial output` : ''}`);
+      }
       const cpu = pc.cpu;
       if (!cpu.halted) return;
       if ((cpu.getEflags() & IF_FLAG) === 0 && live.pendingInputs === 0) {
@@ -142,6 +157,7 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunResult> {
       },
       () => loop.run(),
     );
+    progress.clear();
     if (result.reason === STOP.REQUESTED && hostStop !== null) result.detail = hostStop;
     return { result, router, startIcount, hostMs: Date.now() - t0, waitedMs: loop.waitedMs };
   } finally {

@@ -164,6 +164,7 @@ async function goLive(io: CliIo, opts: Record<string, unknown>, pc: Pc, rp: Repl
       pcap: opts['pcap'] as string | undefined,
       maxInstructions: opts['max-instructions'] as number | undefined,
       untilSerial: opts['until-serial'] as string | undefined,
+      quiet: opts['quiet'] === true,
       journal: file,
     });
     if (file) {

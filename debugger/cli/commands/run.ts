@@ -56,6 +56,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     pcap: opts['pcap'] as string | undefined,
     maxInstructions: opts['max-instructions'] as number | undefined,
     untilSerial: opts['until-serial'] as string | undefined,
+    quiet: opts['quiet'] === true,
   });
   return summarize(io, pc, r, opts['quiet'] === true, opts['max-instructions'] as number | undefined);
 }
@@ -96,6 +97,7 @@ export async function record(argv: string[], io: CliIo): Promise<number> {
       pcap: opts['pcap'] as string | undefined,
       maxInstructions: opts['max-instructions'] as number | undefined,
       untilSerial: opts['until-serial'] as string | undefined,
+      quiet: opts['quiet'] === true,
       journal: file,
       keepTranscript: expectations !== null,
     });
