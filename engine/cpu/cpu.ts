@@ -1568,6 +1568,7 @@ export class Cpu implements CpuCore {
 
   /** Delivers an external event or trap; faults during delivery follow the double-fault rules. */
   private deliverEvent(vec: number, err: number): void {
+    if (vec === EXC.DB) this.lastException = vec;
     try {
       this.delivering = vec === EXC.DB ? EXC.DB : -1;
       this.deliver(vec, err, false, this.eip);
