@@ -140,6 +140,17 @@ const INSN_FIRST_BYTES = (() => {
   for (const b of [0xe8, 0x9a, 0xff, 0xcc, 0xcd, 0xce, 0xf1, 0xc2, 0xc3, 0xca, 0xcb, 0xcf, 0xf2, 0xf3, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0]) a[b] = 1;
   return a;
 })();
+/** Windows with more hits than this are not cached. */
+const MAX_CACHED_HITS = 10_000;
+
+/** Hits found by a reverse scan of one window, for repeated reverse-continue / lastWrite. */
+interface CachedWindow {
+  start: number;
+  end: Position;
+  /** Hits in order; `point` is the index into the probe's points. */
+  hits: { pos: Position; kind: Hit['kind']; point: number; watch: Hit['watch']; event: TargetEvent | null }[];
+}
+
 const OTHER_INSN: InsnClass = { kind: INSN.OTHER, length: 0, retImm: 0, far: false };
 
 const yieldToHost = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -172,6 +183,8 @@ class RunProbe implements Probe {
   opEvent: ((ev: TargetEvent, pos: Position) => boolean) | null = null;
   opEvents = 0;
   serialTail = '';
+  /** Scan mode with caching: every hit before the limit, in order (null when not kept or too many). */
+  allHits: Hit[] | null = null;
   /** Scan mode: the first serial bytes of the window with their events and positions (matches spanning windows). */
   serialHead: { pos: Position; ev: TargetEvent; text: string }[] = [];
   serialHeadLen = 0;
@@ -212,7 +225,13 @@ class RunProbe implements Probe {
 
   private accept(h: Hit): boolean {
     if (this.scan) {
-      if (comparePos(h.pos, this.limit) < 0) this.hit = h;
+      if (comparePos(h.pos, this.limit) < 0) {
+        this.hit = h;
+        if (this.allHits) {
+          if (this.allHits.length < MAX_CACHED_HITS) this.allHits.push(h);
+          else this.allHits = null;
+        }
+      }
       return false;
     }
     this.hit = h;
@@ -388,6 +407,7 @@ export class Session {
   private busy = false;
   /** Where `lastWrite` continues from when repeated on the same address. */
   private lastWriteCursor: { addr: number; space: AddrSpace; pos: Position } | null = null;
+  private readonly scanCache = new Map<string, CachedWindow[]>();
   readonly evalContext: EvalContext;
 
   constructor(target: DebugTarget, options: SessionOptions = {}) {
@@ -705,8 +725,10 @@ export class Session {
     opts: RunOptions,
     firstStart: number | null = null,
     afterWindow: ((probe: RunProbe) => Hit | null) | null = null,
+    cacheKey: string | null = null,
   ): Promise<Hit | null | 'cancelled'> {
     const t = this.target;
+    const cache = cacheKey === null ? null : this.scanCacheFor(cacheKey);
     let limit = from;
     let done = 0;
     const total = Math.max(1, from.icount - t.historyStart);
@@ -722,10 +744,29 @@ export class Session {
         this.seekPos(from);
         return 'cancelled';
       }
+      // Scanned before with the same points: answer from the cache.
+      const cached = cache?.find((c) => c.start <= ws && comparePos(c.end, limit) >= 0);
+      if (cached) {
+        const wsPos = { icount: ws, sub: 0 };
+        let found: CachedWindow['hits'][number] | null = null;
+        for (const h of cached.hits) if (comparePos(h.pos, wsPos) >= 0 && comparePos(h.pos, limit) < 0) found = h;
+        if (found) {
+          const points = make().points;
+          const hit: Hit = { pos: found.pos, kind: found.kind, point: found.point >= 0 ? (points[found.point] ?? null) : null, watch: found.watch, event: found.event };
+          this.seekPos(hit.pos);
+          return hit;
+        }
+        done += limit.icount - ws;
+        this.progress(opts, done, total, ws);
+        if (ws <= t.historyStart) return null;
+        limit = { icount: ws, sub: 0 };
+        continue;
+      }
       this.seekIcount(ws);
       const probe = make();
       probe.scan = true;
       probe.limit = limit;
+      if (cache) probe.allHits = [];
       // Replay the window in slices so a cancel is honoured quickly.
       for (;;) {
         const sliceEnd = Math.min(limit.icount, t.icount + this.chunk);
@@ -742,6 +783,11 @@ export class Session {
       }
       if (limit.sub > 0 && t.icount === limit.icount) this.runThroughDeliveries(limit, probe);
       this.progress(opts, done, total, ws);
+      if (cache && probe.allHits) {
+        const idx = new Map(probe.points.map((p, i) => [p, i]));
+        cache.push({ start: ws, end: limit, hits: probe.allHits.map((h) => ({ pos: h.pos, kind: h.kind, point: h.point ? (idx.get(h.point) ?? -1) : -1, watch: h.watch, event: h.event })) });
+        if (cache.length > 256) cache.shift();
+      }
       let hit = afterWindow ? afterWindow(probe) : probe.hit;
       // A serial text match may span this window and the later one scanned before it.
       const spanning = this.serialSpanningHit(probe, laterHead);
@@ -755,6 +801,25 @@ export class Session {
       limit = { icount: ws, sub: 0 };
       await this.yieldFn();
     }
+  }
+
+  /** Cached window scans for a probe signature (the recorded timeline never changes). */
+  private scanCacheFor(key: string): CachedWindow[] {
+    let c = this.scanCache.get(key);
+    if (!c) {
+      if (this.scanCache.size >= 8) this.scanCache.delete(this.scanCache.keys().next().value!);
+      c = [];
+      this.scanCache.set(key, c);
+    }
+    return c;
+  }
+
+  /** The cache key for a reverse scan with these points, or null if it must not be cached. */
+  private cacheKeyOf(points: Point[]): string | null {
+    const enabled = points.filter((p) => p.enabled);
+    // Serial text matches can span windows: their hits depend on neighbours.
+    if (enabled.some((p) => p.spec.type === 'event' && p.spec.event.on === 'serial' && p.spec.event.match)) return null;
+    return JSON.stringify(enabled.map((p) => p.spec));
   }
 
   /**
@@ -1134,7 +1199,7 @@ export class Session {
   reverseContinue(opts: RunOptions = {}): Promise<StopInfo> {
     return this.guard(async () => {
       const leftBranch = this.target.onBranch;
-      const res = await this.scanBack(this.position, () => this.userProbe().finish(), opts);
+      const res = await this.scanBack(this.position, () => this.userProbe().finish(), opts, null, null, this.cacheKeyOf([...this.points.values()]));
       return this.reverseResult(res, leftBranch);
     });
   }
@@ -1148,7 +1213,7 @@ export class Session {
     return this.guard(async () => {
       const leftBranch = this.target.onBranch;
       const temp: Point = { id: 0, spec: { type: 'watch', addr: addr >>> 0, length, space, access: 'write' }, enabled: true, hits: 0, ignoreCount: 0, condition: null };
-      const res = await this.scanBack(this.position, () => new RunProbe(this, [temp]).finish(), opts);
+      const res = await this.scanBack(this.position, () => new RunProbe(this, [temp]).finish(), opts, null, null, 'lastWrite:' + this.cacheKeyOf([temp]));
       if (res && res !== 'cancelled') {
         this.lastWriteCursor = { addr, space, pos: res.pos };
         const info = this.reverseResult(res, leftBranch);

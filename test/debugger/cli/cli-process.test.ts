@@ -78,3 +78,30 @@ test('SIGTERM during a recording: the journal is still closed cleanly and replay
   assert.equal(rp.status, 0, rp.stderr);
   assert.equal(rp.stdout, out);
 });
+
+test('SIGKILL during a recording leaves FILE.partial, which info describes and replay replays to its last record', async (t) => {
+  const dir = tempDir(t);
+  const j = join(dir, 'killed.rwj');
+  const child = spawn(process.execPath, [REWIND_BIN, 'record', '-o', j, join(GUESTS, 'demo.rom'), '--clock', 'virtual'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((res) => child.on('exit', () => res()));
+  let out = '';
+  await new Promise<void>((res) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+      if (out.includes('> ')) res();
+    });
+  });
+  child.kill('SIGKILL');
+  await exited;
+  assert.ok(!existsSync(j) && existsSync(`${j}.partial`));
+  const info = rewind(['info', j]);
+  assert.equal(info.status, 0, info.stderr);
+  assert.match(info.stdout, /^journal +.*killed\.rwj\.partial$/m);
+  assert.match(info.stdout, /^status +journal (has no END record|is truncated)/m);
+  const rp = rewind(['replay', j, '--serial', 'none']);
+  assert.equal(rp.status, 0, rp.stderr);
+  assert.match(rp.stderr, /^rewind: note: journal (has no END record|is truncated)/);
+  const test1 = rewind(['test', `${j}.partial`]);
+  assert.equal(test1.status, 1);
+  assert.match(test1.stdout, /^FAIL {2}.*killed\.rwj\.partial {2}the journal is not complete: /m);
+});

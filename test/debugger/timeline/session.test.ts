@@ -459,3 +459,33 @@ test('reverse: a serial text match that spans a checkpoint window boundary is fo
   const r2 = await s.reverseContinue();
   assert.equal(r2.kind, 'history-begin');
 });
+
+test('repeated reverse-continue answers from the window cache, with the same stops as fresh scans', async () => {
+  const end = exitIcount() - 1;
+  const run = async (fresh: boolean): Promise<{ stops: Position[]; executed: number }> => {
+    const prog = buildToyProgram();
+    const m = prog.machine;
+    const opts = { yieldFn: syncYield, chunk: 64, denseInterval: 128 };
+    let s = new Session(m, opts);
+    s.seek(end);
+    const stops: Position[] = [];
+    const before = m.executed;
+    for (;;) {
+      if (fresh) {
+        const pos = s.position;
+        s = new Session(m, opts);
+        assert.deepEqual(s.position, pos);
+      }
+      if (s.listPoints().length === 0) s.addPoint({ type: 'break', addr: prog.at('leaf') });
+      const r = await s.reverseContinue();
+      if (r.kind === 'history-begin') break;
+      stops.push(r.position);
+    }
+    return { stops, executed: m.executed - before };
+  };
+  const cached = await run(false);
+  const fresh = await run(true);
+  assert.equal(cached.stops.length, 50);
+  assert.deepEqual(cached.stops, fresh.stops);
+  assert.ok(cached.executed < fresh.executed * 0.7, `cached ${cached.executed} vs fresh ${fresh.executed} instructions replayed`);
+});
