@@ -25,6 +25,12 @@ test('dev-pit — IRQ0 ticks through the remapped PIC while halted, steady again
   assert.ok(ns >= 210e6 && ns < 5e9, `virtual time ${ns} ns after 21 PIT ticks at 100 Hz`);
 });
 
+test('dev-pic — poll mode, IRR/ISR, IMR, fixed and rotated priority, EOIs, ELCR level mode, cascade, one real interrupt', () => {
+  const run = runGuest(guestImage('dev-pic'), { maxInstructions: 50_000_000 });
+  assert.equal(run.exitCode, GUEST_EXIT.PASS, describeRun('dev-pic', run));
+  assert.match(run.console, /^PASS dev-pic /m);
+});
+
 test('dev-uart — THRE and RX interrupts, loopback, IIR priority; the message reaches COM1', () => {
   const run = runGuest(guestImage('dev-uart'), { maxInstructions: 50_000_000 });
   assert.equal(run.exitCode, GUEST_EXIT.PASS, describeRun('dev-uart', run));
