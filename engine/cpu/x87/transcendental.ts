@@ -319,7 +319,7 @@ export class Transcendental {
       const up1 = R.up;
       x.doPush();
       put(x.tos, cS, cM, cQ);
-      x.setC1Flag(up1 && !R.up && false || up1);
+      x.setC1Flag(up1); // C1 reports the sine's rounding (measured)
     } else {
       // tan = sin / cos
       const sh = Math.max(0, 200 + bitLength(cM) - bitLength(sM));
