@@ -133,8 +133,10 @@ export class Cpu implements CpuCore {
   private intrLine = false;
   private nmiLine = false;
   nmiBlocked = false;
-  /** No maskable interrupt (or debug trap) is taken before icount reaches this (STI / MOV SS shadow). */
+  /** No maskable interrupt is taken before icount reaches this (STI / MOV SS shadow). */
   inhibitUntil = 0;
+  /** No single-step trap is taken before icount reaches this (MOV SS / POP SS / LSS shadow, SDM 6.8.3). */
+  dbShadowUntil = 0;
   /** Something needs the slow check at the next instruction boundary. */
   eventsPending = false;
   stopIcount = 0;
@@ -351,9 +353,11 @@ export class Cpu implements CpuCore {
   /** Sets EFLAGS outright (bit 1 forced, undefined bits cleared); mode changes (VM) take effect. */
   setEflags(v: number): void {
     const vmBefore = this.flags & FLAG.VM;
+    const acBefore = this.flags & FLAG.AC;
     this.flags = (v & EFLAGS_VALID) | 2;
     this.flagsLazy = 0;
     if ((this.flags & FLAG.VM) !== vmBefore) this.modeChanged();
+    if ((this.flags & FLAG.AC) !== acBefore || this.acActive) this.updateAc();
     this.eventsPending = true;
   }
 
@@ -445,12 +449,14 @@ export class Cpu implements CpuCore {
     for (let s = 0; s < 6; s++) this.segDerive(s);
     this.tlbNeed = this.cpl === 3 ? TLB_VALID | TLB_USER : TLB_VALID;
     this.fetchPage = 1;
+    if (this.cr0 & CR0.AM || this.acActive) this.updateAc();
   }
 
   setCpl(cpl: number): void {
     this.cpl = cpl;
     this.tlbNeed = cpl === 3 ? TLB_VALID | TLB_USER : TLB_VALID;
     this.fetchPage = 1;
+    if (this.cr0 & CR0.AM) this.updateAc();
   }
 
   /** Loads a data/stack segment register (MOV Sreg, POP Sreg, LDS...) obeying the current mode. */
@@ -730,6 +736,7 @@ export class Cpu implements CpuCore {
   }
 
   readLinSlow(lin: number, size: number, user: boolean): number {
+    if (this.acActive && user && (lin & (size - 1)) !== 0) this.fault(EXC.AC, 0);
     const off = lin & 0xfff;
     if (off + size <= 0x1000) {
       const phys = this.translate(lin, false, user);
@@ -752,6 +759,7 @@ export class Cpu implements CpuCore {
   }
 
   writeLinSlow(lin: number, size: number, v: number, user: boolean): void {
+    if (this.acActive && user && (lin & (size - 1)) !== 0) this.fault(EXC.AC, 0);
     const off = lin & 0xfff;
     if (off + size <= 0x1000) {
       const phys = this.translate(lin, true, user);
@@ -776,7 +784,7 @@ export class Cpu implements CpuCore {
   probeWrite(lin: number, size: number): void {
     const user = this.cpl === 3;
     this.translate(lin, true, user);
-    if ((lin & 0xfff) + size > 0x1000) this.translate((lin + size - 1) | 0, true, user);
+    if ((lin & 0xfff) + size > 0x1000) this.translate(((lin & PAGE_LIN_MASK) + 0x1000) | 0, true, user);
   }
 
   /** Implicit supervisor accesses (descriptor tables, TSS). */
@@ -1488,12 +1496,22 @@ export class Cpu implements CpuCore {
     }
   }
 
+  /** Alignment checking (CR0.AM, EFLAGS.AC, CPL 3): every access then takes the slow path, which checks it. */
+  acActive = false;
+  updateAc(): void {
+    const on = (this.cr0 & CR0.AM) !== 0 && (this.flags & FLAG.AC) !== 0 && this.cpl === 3 && (this.cr0 & CR0.PE) !== 0;
+    if (on !== this.acActive) {
+      this.acActive = on;
+      this.updateDebugState();
+    }
+  }
+
   /** Recomputes whether the TLB may be filled (debug hooks and data breakpoints need every access). */
   updateDebugState(): void {
     const dr7 = this.dr[7]!;
     let data = false;
     for (let i = 0; i < 4; i++) if ((dr7 >>> (i * 2)) & 3 && ((dr7 >>> (16 + i * 4)) & 3) !== 0) data = true;
-    const want = data || this.debugHooks !== null;
+    const want = data || this.debugHooks !== null || this.acActive;
     if (want !== this.noTlbFill) {
       this.noTlbFill = want;
       this.flushTlb(true);
@@ -1589,7 +1607,7 @@ export class Cpu implements CpuCore {
     this.ops[op | this.osz]!(this);
     this.icount++;
     if (this.flags & FLAG.RF) this.flags &= ~FLAG.RF;
-    if (tf) {
+    if (tf && this.icount >= this.dbShadowUntil) {
       this.pendingDbTrap |= 0x4000;
       this.eventsPending = true;
     }
@@ -1803,6 +1821,7 @@ export class Cpu implements CpuCore {
     this.cr0 = v;
     if (changed & (CR0.PG | CR0.WP | CR0.PE)) this.flushTlb(true);
     if (changed & CR0.PE) this.modeChanged();
+    if (changed & (CR0.AM | CR0.PE)) this.updateAc();
   }
 
   writeCr4(v: number): void {

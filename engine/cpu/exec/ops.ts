@@ -491,6 +491,7 @@ export function mov_SwEw(c: Cpu): void {
   c.loadSegment(s, v);
   if (s === SEG.SS) {
     c.inhibitUntil = c.icount + 2;
+    c.dbShadowUntil = c.icount + 2;
     c.eventsPending = true;
   }
 }
@@ -642,6 +643,11 @@ export function movzx(srcByte: boolean, is32: boolean, signed: boolean): H {
 }
 export function bswap(reg: number): H {
   return (c) => {
+    if (!c.osz) {
+      // BSWAP r16 is undefined: P6-class parts leave bits 31:16 alone and clear bits 15:0
+      c.reg16[reg << 1] = 0;
+      return;
+    }
     const v = c.reg32[reg]!;
     c.reg32[reg] = ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
   };
@@ -818,6 +824,7 @@ export function cmpxchg8b(c: Cpu): void {
   const off = c.ea(m);
   const seg = c.eaSeg;
   const lin = c.linW(seg, off, 8);
+  if (c.acActive && (lin & 7) !== 0) c.fault(EXC.AC, 0);
   c.probeWrite(lin, 8);
   const lo = c.rd32(seg, off);
   const hi = c.rd32(seg, (off + 4) | 0);
@@ -882,6 +889,7 @@ export function popSeg(seg: number, is32: boolean): H {
     c.setSp(c.spOff(is32 ? 4 : 2));
     if (seg === SEG.SS) {
       c.inhibitUntil = c.icount + 2;
+      c.dbShadowUntil = c.icount + 2;
       c.eventsPending = true;
     }
   };
@@ -1009,7 +1017,8 @@ export function enter(is32: boolean): H {
     }
     const newSp = (sp - size) & mask;
     // the final stack pointer must be valid for a push (P6 checks the limit)
-    c.linW(SEG.SS, newSp, 0 + 1);
+    // the final stack pointer must be writable (limit and paging), as on hardware
+    c.probeWrite(c.linW(SEG.SS, newSp, n), n);
     if (is32) c.reg32[5] = frame;
     else c.reg16[10] = frame;
     c.setSp(newSp);
