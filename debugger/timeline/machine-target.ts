@@ -76,6 +76,8 @@ export class MachineTarget implements DebugTarget {
   private subCount = 0;
   private subIcount = -1;
   private acked = false;
+  /** The installed probe watches memory (the CPU must report every access). */
+  needAccess = false;
   private readonly hooks: { breakpoint(lin: number): boolean; access(lin: number, phys: number, size: number, isWrite: boolean, value: number): void };
   private readonly onPort: (port: number, size: number, isWrite: boolean, value: number) => void;
 
@@ -141,6 +143,23 @@ export class MachineTarget implements DebugTarget {
     cpu.halt = function (): void {
       halt.call(cpu);
       if (self.probe !== null && (self.probe.events & EV.HLT) !== 0) self.event({ kind: 'hlt' }, EV.HLT);
+    };
+    // The CPU stops filling its TLB whenever debug hooks are set, so that every
+    // data access reaches the access hook. Probes that watch no memory do not
+    // need that: keep the TLB (instruction probes then run about as fast as
+    // plain replay).
+    const updateDebugState = cpu.updateDebugState;
+    cpu.updateDebugState = function (): void {
+      const owner = OWNER.get(cpu)!;
+      const hooks = cpu.debugHooks;
+      if (hooks !== null && !owner.needAccess) {
+        cpu.debugHooks = null;
+        try {
+          updateDebugState.call(cpu);
+        } finally {
+          cpu.debugHooks = hooks;
+        }
+      } else updateDebugState.call(cpu);
     };
     const writeCr0 = cpu.writeCr0;
     cpu.writeCr0 = function (v: number): void {
@@ -435,6 +454,7 @@ export class MachineTarget implements DebugTarget {
     // Instruction and access probes need the CPU's debug loop; deliveries too, so
     // that a stop at a handler's entry happens before its first instruction.
     cpu.debugHooks = active && (probe.code === null || probe.code.size > 0 || probe.memory || (probe.events & (EV_DELIVERY | EV.MODE)) !== 0) ? this.hooks : null;
+    this.needAccess = active && probe.memory;
     m.ports.onAccess = active && (probe.events & EV.IO) !== 0 ? this.onPort : null;
     let reason: string;
     let detail: string;
@@ -456,7 +476,10 @@ export class MachineTarget implements DebugTarget {
     } finally {
       this.probe = null;
       cpu.debugHooks = null;
+      this.needAccess = false;
       m.ports.onAccess = null;
+      // Back to TLB fills for plain runs (the CPU only re-evaluates this when hooks are set).
+      if (cpu.noTlbFill) cpu.updateDebugState();
     }
     switch (reason) {
       case STOP.UNTIL:
