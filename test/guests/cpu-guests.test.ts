@@ -16,6 +16,7 @@ const GUESTS: [string, string, number][] = [
   ['rm-string', 'real mode: string ops with every REP form, DF, overlap, a16/a32, DI wrap, REP single-stepped per iteration', 2_000_000],
   ['rm-stack', 'real mode: PUSH/POP/PUSHA/POPF masks, ENTER/LEAVE levels, far/near CALL/RET imm, INT/IRET, INT3/INTO/BOUND', 2_000_000],
   ['rm-misc', 'real mode: self-modifying code, CPUID, RDTSC, CMPXCHG(8B), XADD, BSWAP, BSF/BSR, BT*, SETcc/CMOVcc, LOOP/JCXZ', 2_000_000],
+  ['rm-unreal', 'real-mode limits (#GP past 0xFFFF), back from protected mode, unreal mode (4 GiB limits kept), IVT after the round trip', 2_000_000],
   ['pm-exceptions', 'protected mode entry; every exception vector with its error code and saved EIP through an IDT; #DF', 2_000_000],
   ['pm-paging', 'paging: all PDE/PTE P/RW/US x CPL x R/W x WP combinations, CR2, A/D bits, split writes, 4 MiB and global pages', 5_000_000],
   ['pm-priv', 'privilege: gates with stack switch and parameter copy, conforming code, CPL/IOPL checks, LAR/LSL/VERR/VERW, SYSENTER/SYSEXIT', 2_000_000],
