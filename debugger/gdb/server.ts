@@ -12,7 +12,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { type Logger, nullLogger, LOG, RateLimitedLog } from '../../engine/log.js';
 import { RewindError, argError } from '../../engine/errors.js';
-import { PacketDecoder, encodePacket, toHexBytes, fromHexBytes, hexLe32, hexText, GDB_MAX_PACKET, type FrameEvent } from './packets.js';
+import { PacketDecoder, encodePacket, toHexBytes, hexLe32, hexText, GDB_MAX_PACKET, type FrameEvent } from './packets.js';
 import { parseRequest, type GdbRequest, BREAK } from './requests.js';
 import { GDB_REGS, GDB_REG_OFFSET, GDB_G_BYTES, targetXml } from './target-xml.js';
 import { type Session, type StopInfo, type Point, formatPos, describePoint } from '../timeline/session.js';
@@ -543,4 +543,3 @@ function le32(b: Uint8Array, off: number): number {
   return (b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) | (b[off + 3]! << 24)) >>> 0;
 }
 
-export { fromHexBytes };
