@@ -325,7 +325,7 @@ export function hasModrm(op: number): boolean {
   if (!list) return false;
   const x = list[0]!;
   if (x.reg >= 0) return true;
-  return /(^|,)(E|G|M|S|C|D|R)/.test(x.ops) || x.ops === 'FPU';
+  return /(^|,)(E[bwdv]|G[bwv]|M[a-z]?|Sw|Cd|Dd|Rd)(,|$)/.test(x.ops) || x.ops === 'FPU';
 }
 
 /** Builds the packed dispatch table: [0,256) 1-byte/16-bit, [256,512) 1-byte/32-bit, [512,768) 0F/16, [768,1024) 0F/32. */
