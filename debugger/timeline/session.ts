@@ -183,6 +183,12 @@ class RunProbe implements Probe {
   opEvent: ((ev: TargetEvent, pos: Position) => boolean) | null = null;
   opEvents = 0;
   serialTail = '';
+  /**
+   * Watchpoint hits whose condition is evaluated at an instruction boundary,
+   * as gdb does: forward after the accessing instruction, in reverse before
+   * it. Forward: those of the last stop; scan: every candidate, in order.
+   */
+  deferred: Hit[] = [];
   /** Scan mode with caching: every hit before the limit, in order (null when not kept or too many). */
   allHits: Hit[] | null = null;
   /** Scan mode: the first serial bytes of the window with their events and positions (matches spanning windows). */
@@ -257,6 +263,7 @@ class RunProbe implements Probe {
   }
 
   onAccess(linAddr: number, physAddr: number, size: number, isWrite: boolean, value: number): boolean {
+    let stopAfter = false;
     for (const p of this.points) {
       const s = p.spec;
       if (s.type !== 'watch') continue;
@@ -264,11 +271,34 @@ class RunProbe implements Probe {
       const a = (s.space ?? 'linear') === 'physical' ? physAddr >>> 0 : linAddr >>> 0;
       const lo = s.addr >>> 0;
       if (a + size <= lo || a >= lo + s.length) continue;
+      const hit: Hit = { pos: this.pos(), kind: 'watch', point: p, watch: { addr: Math.max(a, lo), access: isWrite ? 'write' : 'read', size, accessAddr: a, value }, event: null };
+      if (p.condition) {
+        // Not mid-instruction: evaluated at the next boundary (see `deferred`).
+        if (this.scan) {
+          if (comparePos(hit.pos, this.limit) < 0) this.deferred.push(hit);
+          continue;
+        }
+        this.deferred.push(hit);
+        stopAfter = true;
+        continue;
+      }
       if (!this.test(p)) continue;
-      const hitAddr = Math.max(a, lo);
-      return this.accept({ pos: this.pos(), kind: 'watch', point: p, watch: { addr: hitAddr, access: isWrite ? 'write' : 'read', size, accessAddr: a, value }, event: null });
+      return this.accept(hit);
     }
-    return false;
+    return stopAfter;
+  }
+
+  /** Forward: after the instruction, the first deferred watch hit whose condition holds (ignore counts applied). */
+  takeDeferred(): Hit | null {
+    const list = this.deferred;
+    this.deferred = [];
+    for (const h of list) if (this.test(h.point!)) return h;
+    return null;
+  }
+
+  /** Scan: does this deferred hit's condition hold (the session is at its position)? */
+  holds(h: Hit): boolean {
+    return this.test(h.point!);
   }
 
   onEvent(ev: TargetEvent): boolean {
@@ -685,6 +715,11 @@ export class Session {
       if (opts.signal?.aborted) return { stop: null, hit: null, cancelled: true };
       const sliceEnd = Math.min(end, t.icount + this.chunk);
       const r = t.run(sliceEnd, probe);
+      if (!probe.hit && probe.deferred.length > 0) {
+        // A conditional watchpoint's access: the condition is judged now, after the instruction.
+        probe.hit = probe.takeDeferred();
+        if (!probe.hit && r.reason === 'probe') continue;
+      }
       if (probe.hit) return { stop: r, hit: probe.hit, cancelled: false };
       if (r.reason !== 'until') return { stop: r, hit: null, cancelled: false };
       if (t.icount >= end) return { stop: r, hit: null, cancelled: false };
@@ -789,6 +824,16 @@ export class Session {
         if (cache.length > 256) cache.shift();
       }
       let hit = afterWindow ? afterWindow(probe) : probe.hit;
+      // Conditional watch candidates later than that hit: judged before their instruction.
+      for (let i = probe.deferred.length - 1; i >= 0; i--) {
+        const c = probe.deferred[i]!;
+        if (hit && comparePos(c.pos, hit.pos) <= 0) break;
+        this.seekPos(c.pos);
+        if (probe.holds(c)) {
+          hit = c;
+          break;
+        }
+      }
       // A serial text match may span this window and the later one scanned before it.
       const spanning = this.serialSpanningHit(probe, laterHead);
       if (spanning) hit = spanning;
@@ -819,6 +864,8 @@ export class Session {
     const enabled = points.filter((p) => p.enabled);
     // Serial text matches can span windows: their hits depend on neighbours.
     if (enabled.some((p) => p.spec.type === 'event' && p.spec.event.on === 'serial' && p.spec.event.match)) return null;
+    // Conditional watchpoints are judged by seeking to each candidate, outside the window scan.
+    if (enabled.some((p) => p.spec.type === 'watch' && p.condition)) return null;
     return JSON.stringify(enabled.map((p) => p.spec));
   }
 

@@ -489,3 +489,25 @@ test('repeated reverse-continue answers from the window cache, with the same sto
   assert.deepEqual(cached.stops, fresh.stops);
   assert.ok(cached.executed < fresh.executed * 0.7, `cached ${cached.executed} vs fresh ${fresh.executed} instructions replayed`);
 });
+
+test('conditional watchpoints are judged at instruction boundaries: after the access forward, before it in reverse', async () => {
+  const { s, m, prog } = newSession();
+  const w = s.addPoint({ type: 'watch', addr: COUNTER, length: 4, access: 'write', condition: 'dword [0x8000] == 5' });
+  const r = await s.continue();
+  assert.equal(r.point, w);
+  assert.equal(s.readMemory(COUNTER, 1)[0], 5, 'forward: the write that made it 5, state after it');
+  assert.equal(s.linearPc(), prog.at('store') + 6);
+  assert.equal(m.readReg(REG.ECX), 5);
+  const end = exitIcount() - 1;
+  s.seek(end);
+  const b = await s.reverseContinue();
+  assert.equal(b.point, w);
+  assert.equal(s.linearPc(), prog.at('store'), 'reverse: on the writing instruction');
+  assert.equal(s.readMemory(COUNTER, 1)[0], 5, 'whose state before it satisfies the condition');
+  assert.equal(m.readReg(REG.ECX), 6);
+  // ignore counts apply to conditional watchpoints too (forward).
+  const { s: s2 } = newSession();
+  s2.addPoint({ type: 'watch', addr: COUNTER, length: 4, access: 'write', condition: '(dword [0x8000] & 1) == 0', ignoreCount: 2 });
+  await s2.continue();
+  assert.equal(s2.readMemory(COUNTER, 1)[0], 6, 'values 2 and 4 ignored');
+});
