@@ -141,7 +141,13 @@ export class Cpu implements CpuCore {
   eventsPending = false;
   stopIcount = 0;
   intAck: InterruptAcknowledge;
+  /**
+   * Debugger hooks. While set, run() uses the debug loop (breakpoint check on
+   * the linear EIP before every instruction; it stops *before* a hit, so step()
+   * past it) and every data access takes the slow path and is reported.
+   */
   debugHooks: CpuDebugHooks | null = null;
+  private hooksActive = false;
   lastReadLin = -1;
   lastReadSize = 0;
   lastWriteLin = -1;
@@ -1617,8 +1623,10 @@ export class Cpu implements CpuCore {
     this.stopIcount = stopIcount;
     this.syncEpoch();
     this.eventsPending = true;
-    const wantNoFill = this.debugHooks !== null || this.noTlbFill;
-    if (wantNoFill !== this.noTlbFill) this.updateDebugState();
+    if ((this.debugHooks !== null) !== this.hooksActive) {
+      this.hooksActive = this.debugHooks !== null;
+      this.updateDebugState();
+    }
     while (this.icount < stopIcount && !this.stopRequested) {
       try {
         if (this.debugHooks !== null) {
@@ -1687,6 +1695,10 @@ export class Cpu implements CpuCore {
    */
   step(): number {
     this.syncEpoch();
+    if ((this.debugHooks !== null) !== this.hooksActive) {
+      this.hooksActive = this.debugHooks !== null;
+      this.updateDebugState();
+    }
     this.eventsPending = true;
     try {
       if (this.checkEvents()) return this.halted ? STEP.HALTED : STEP.EVENT;
