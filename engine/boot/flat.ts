@@ -2,7 +2,7 @@
  * Flat binaries: raw bytes copied to a physical address, entered in real
  * mode at CS:IP or in 32-bit flat protected mode at EIP.
  */
-import { RewindError, ERR, argError } from '../errors.js';
+import { RewindError, ERR, argError, describe } from '../errors.js';
 import type { PhysMemory } from '../memory/phys-memory.js';
 import { type EntryState, type EntryRegs, protected32Entry, BOOT_GDT_ADDR } from './entry-state.js';
 
@@ -16,6 +16,7 @@ export type FlatEntry =
  * 1 MiB). Protected mode defaults: EIP = loadAddr, flat segments, ESP = loadAddr.
  */
 export function loadFlat(memory: PhysMemory, image: Uint8Array, loadAddr: number, entry: FlatEntry, name = 'flat binary'): EntryState {
+  if (!(image instanceof Uint8Array)) throw argError(`${name} must be given as bytes (a Uint8Array), got ${describe(image)}`);
   if (!Number.isInteger(loadAddr) || loadAddr < 0) throw argError(`load address must be a non-negative integer, got ${String(loadAddr)}`);
   if (image.length === 0) throw new RewindError(ERR.IMAGE, `${name} is empty`);
   memory.loadIntoRam(loadAddr, image, name);

@@ -18,7 +18,7 @@
  *    (0x18), paging and interrupts off, ESI = boot_params,
  *    EBX = EBP = EDI = 0, EIP = code32_start.
  */
-import { RewindError, ERR } from '../errors.js';
+import { RewindError, ERR, argError, describe } from '../errors.js';
 import type { PhysMemory } from '../memory/phys-memory.js';
 import { type EntryState, protected32Entry } from './entry-state.js';
 import { buildE820, encodeE820 } from './e820.js';
@@ -105,6 +105,7 @@ export function parseLinuxHeader(image: Uint8Array, name = 'kernel'): LinuxHeade
   const bad = (what: string): never => {
     throw new RewindError(ERR.IMAGE, `${name}: ${what}`);
   };
+  if (!(image instanceof Uint8Array)) throw argError(`${name} must be given as bytes (a Uint8Array), got ${describe(image)}`);
   if (image.length < 0x264) bad(`is ${image.length} bytes, too short for a Linux bzImage`);
   if (u16(image, HDR_BOOT_FLAG) !== 0xaa55) bad('is not a Linux kernel image (no 0xAA55 boot flag at 0x1FE)');
   if (u32(image, HDR_HEADER) !== LINUX_HEADER_MAGIC) bad('has no "HdrS" setup header: a pre-2.00 kernel or not a bzImage');

@@ -11,7 +11,7 @@
  * Header flag 2 (video mode) is accepted but no video information is
  * provided (info flags bits 11/12 stay clear): there is no display.
  */
-import { RewindError, ERR } from '../errors.js';
+import { RewindError, ERR, argError, describe } from '../errors.js';
 import type { PhysMemory } from '../memory/phys-memory.js';
 import { type EntryState, protected32Entry, BOOT_GDT_ADDR } from './entry-state.js';
 import { buildE820, encodeMultibootMmap, E820_LOW_TOP } from './e820.js';
@@ -153,6 +153,7 @@ function overlaps(a0: number, a1: number, b0: number, b1: number): boolean {
 /** Loads a multiboot kernel (and modules) and returns the entry state. */
 export function loadMultiboot(memory: PhysMemory, image: Uint8Array, opts: MultibootOptions = {}): EntryState {
   const name = opts.name ?? 'multiboot kernel';
+  if (!(image instanceof Uint8Array)) throw argError(`${name} must be given as bytes (a Uint8Array), got ${describe(image)}`);
   const h = findMultibootHeader(image);
   if (!h) fail(name, 'has no multiboot header (magic 0x1BADB002 with a valid checksum) in its first 8 KiB');
   const unsupported = h.flags & 0xfff8;

@@ -113,6 +113,7 @@ test('protocol violations are refused, each with a message naming the problem', 
     assert.throws(run, (e: unknown) => e instanceof RewindError && e.code === 'ERR_IMAGE' && e.message.startsWith('vmlinuz: ') && re.test(e.message), String(re));
   }
   assert.throws(() => loadBzImage(new PhysMemory(), new Uint8Array(100)), /too short/);
+  assert.throws(() => loadBzImage(new PhysMemory(), 'vmlinuz' as unknown as Uint8Array), /kernel must be given as bytes/);
 });
 
 test("Debian's i386 kernel, when fetched, parses and loads", (t) => {

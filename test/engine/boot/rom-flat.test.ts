@@ -17,6 +17,7 @@ test('a BIOS image is mapped below 1 MiB and below 4 GiB; bad images are refused
   assert.throws(() => loadBios(new PhysMemory(), new Uint8Array(1000)), /test|1000 bytes; a BIOS image must be a multiple of 64 KiB/);
   assert.throws(() => loadBios(new PhysMemory(), new Uint8Array(96 * 1024).fill(0x90), 'x.rom'), /x\.rom is 98304 bytes/);
   assert.throws(() => loadBios(new PhysMemory(), new Uint8Array(64 * 1024), 'blank.rom'), /blank\.rom has no code at its reset vector/);
+  assert.throws(() => loadBios(new PhysMemory(), undefined as unknown as Uint8Array, 'guest'), /guest must be given as bytes \(a Uint8Array\), got undefined/);
 });
 
 test('flat binary in real mode: CS:IP from the load address, or as given', () => {
