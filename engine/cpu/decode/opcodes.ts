@@ -262,6 +262,7 @@ e(T + 0x23, 'mov', 'Dd,Rd', Y.movDr(true));
 e(T + 0x30, 'wrmsr', '', Y.wrmsr);
 e(T + 0x31, 'rdtsc', '', Y.rdtsc);
 e(T + 0x32, 'rdmsr', '', Y.rdmsr);
+e(T + 0x33, 'rdpmc', '', Y.rdpmc);
 e(T + 0x34, 'sysenter', '', Y.sysenter);
 e(T + 0x35, 'sysexit', '', Y.sysexit);
 for (let cc = 0; cc < 16; cc++) {

@@ -134,6 +134,14 @@ export function wrmsr(c: Cpu): void {
   }
 }
 
+/** RDPMC: the P6 has two performance counters; this machine does not count events, so they read 0. */
+export function rdpmc(c: Cpu): void {
+  if (c.protectedMode && c.cpl !== 0 && !(c.cr4 & CR4.PCE)) c.fault(EXC.GP, 0);
+  if ((c.reg32[1]! >>> 0) > 1) c.fault(EXC.GP, 0);
+  c.reg32[0] = 0;
+  c.reg32[2] = 0;
+}
+
 export function sysenter(c: Cpu): void {
   if (!c.protectedMode) c.fault(EXC.GP, 0);
   const cs = c.sysenterCs & 0xfffc;

@@ -1141,7 +1141,7 @@ export class X87 implements Snapshotable {
 
   private ftst(): void {
     const p = this.phys(0);
-    if (this.tagEmpty[p]) { if (this.underflow()) this.setCompareResult(7, false); return; }
+    if (this.tagEmpty[p]) { this.setCompareResult(7, false); this.underflow(); return; }
     this.compare(0, 0, 0, CLS_ZERO, false, false);
   }
 

@@ -283,3 +283,33 @@ test('unimplemented/invalid opcodes raise #UD and are reported once', { skip }, 
   runToHlt(t);
   assert.equal(t.log.lines.filter((l) => l.includes('#UD')).length, 1);
 });
+
+test('an interrupt between REP iterations resumes the string instruction exactly', { skip }, () => {
+  const code = asm(`
+    mov esi, 0x20000
+    mov edi, 0x30000
+    mov ecx, 50
+    cld
+    rep movsb
+    hlt
+  handler:
+    inc ebx
+    iretd
+  `, 32, 0x10000);
+  const t = protectedMode(code);
+  for (let i = 0; i < 50; i++) t.m.memory.write8(0x20000 + i, 0x80 + i);
+  setGate(t, 0x40, 0x10000 + code.length - 2);
+  t.cpu.intAck = { acknowledge: () => 0x40 };
+  t.cpu.flags |= FLAG.IF;
+  t.cpu.run(t.cpu.icount + 4 + 20); // 20 iterations
+  assert.equal(t.cpu.reg32[1], 30);
+  t.cpu.intr = true;
+  t.cpu.run(t.cpu.icount + 2); // handler: inc, iretd
+  t.cpu.intr = false;
+  assert.equal(t.cpu.reg32[3], 1);
+  assert.equal(t.cpu.eip, 0x10000 + 5 + 5 + 5 + 1, 'back on the REP MOVSB');
+  const n = runToHlt(t);
+  assert.equal(n, 30 + 1);
+  for (let i = 0; i < 50; i++) assert.equal(t.m.memory.read8(0x30000 + i), 0x80 + i);
+  assert.equal(t.cpu.icount, 4 + 50 + 2 + 1);
+});
