@@ -229,8 +229,8 @@ export class CmosRtc implements Device {
   }
 
   private ensureBoot(): void {
-    if (this.bootMs >= 0) return;
-    const ms = this.ctx ? Math.floor(this.ctx.boundary.wallClockAtBoot()) : 0;
+    if (this.bootMs >= 0 || !this.ctx) return; // not attached yet: nothing to ask
+    const ms = Math.floor(this.ctx.boundary.wallClockAtBoot());
     this.bootMs = ms;
     const sec = Math.floor(ms / 1000);
     const msInto = ms - sec * 1000;
