@@ -181,6 +181,19 @@ test('ICW1 resets the mask and in-service state', () => {
   assert.equal(t.pic.acknowledge(), 0x08);
 });
 
+test('ICW1 LTIM makes every input level-triggered', () => {
+  const t = setup();
+  t.out8(0x20, 0x19); t.out8(0x21, 0x20); t.out8(0x21, 0x04); t.out8(0x21, 0x01);
+  t.m.irq.pulse(1);
+  assert.equal(t.cpu.intr, false, 'a pulse leaves nothing behind in level mode');
+  t.m.irq.raise(1);
+  assert.equal(t.pic.acknowledge(), 0x21);
+  t.out8(0x20, 0x20);
+  assert.equal(t.cpu.intr, true, 'still high');
+  t.m.irq.lower(1);
+  assert.equal(t.cpu.intr, false);
+});
+
 test('save -> load -> save with requests pending and in service', () => {
   const a = setup();
   const b = setup();

@@ -178,6 +178,26 @@ test('mode 1 and 5 on counter 2 start on a gate rising edge', () => {
   assert.equal(t.in8(0x61) & 0x20, 0x20, 'high at terminal count');
 });
 
+test('mode 4 strobes OUT low for one tick at terminal count (IRQ0 on the following rise); mode 5 waits for the gate', () => {
+  const t = setup();
+  t.out8(0x43, 0x38); // counter 0, lo/hi, mode 4
+  t.out8(0x40, 50);
+  t.out8(0x40, 0);
+  t.advanceNs(1e6);
+  assert.deepEqual(t.irq0, [icountOfTick(t, 1 + 50 + 1)]);
+  t.out8(0x43, 0xba); // counter 2, mode 5
+  t.out8(0x42, 40);
+  t.out8(0x42, 0);
+  t.advanceNs(1e5);
+  assert.equal(t.in8(0x61) & 0x20, 0x20, 'OUT high, not triggered');
+  t.out8(0x61, 0x01);
+  const g = tick(t);
+  t.m.run(t.m.clock.icountAtNs(nsAtTick(g + 1 + 40, PIT_HZ)) - t.m.icount);
+  assert.equal(t.in8(0x61) & 0x20, 0, 'the strobe');
+  t.m.run(t.m.clock.icountAtNs(nsAtTick(g + 1 + 41, PIT_HZ)) - t.m.icount);
+  assert.equal(t.in8(0x61) & 0x20, 0x20);
+});
+
 test('save -> load -> save in the middle of a count', () => {
   const a = setup();
   const b = setup();
