@@ -1759,6 +1759,7 @@ export class Cpu implements CpuCore {
       halted: this.halted,
       nmi: [this.nmiLine, this.nmiPending, this.nmiBlocked],
       inhibitUntil: this.inhibitUntil,
+      dbShadowUntil: this.dbShadowUntil,
       pendingDbTrap: this.pendingDbTrap,
     };
   }
@@ -1791,6 +1792,7 @@ export class Cpu implements CpuCore {
     this.nmiPending = nmi[1] === true;
     this.nmiBlocked = nmi[2] === true;
     this.inhibitUntil = num(s, 'inhibitUntil');
+    this.dbShadowUntil = typeof s['dbShadowUntil'] === 'number' ? s['dbShadowUntil'] : 0;
     this.pendingDbTrap = num(s, 'pendingDbTrap');
     this.delivering = -1;
     this.cpl = num(s, 'cpl');

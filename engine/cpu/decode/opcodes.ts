@@ -70,8 +70,8 @@ e(0x2f, 'das', '', das);
 e(0x37, 'aaa', '', aaa);
 e(0x3f, 'aas', '', aas);
 for (let r = 0; r < 8; r++) {
-  e(0x40 + r, 'inc', 'Zv', both((w) => O.incdecReg(false, w, r)));
-  e(0x48 + r, 'dec', 'Zv', both((w) => O.incdecReg(true, w, r)));
+  e(0x40 + r, 'inc', 'Zv', [F.INCDEC.inc16[r]!, F.INCDEC.inc32[r]!]);
+  e(0x48 + r, 'dec', 'Zv', [F.INCDEC.dec16[r]!, F.INCDEC.dec32[r]!]);
   e(0x50 + r, 'push', 'Zv', both((w) => O.pushReg(r, w)));
   e(0x58 + r, 'pop', 'Zv', both((w) => O.popReg(r, w)));
 }
@@ -138,11 +138,11 @@ for (let r = 0; r < 8; r++) {
 }
 for (let i = 0; i < 8; i++) {
   e(0xc0, SHIFTS[i]!, 'Eb,Ib', O.grp2Eb(2), { reg: i });
-  e(0xc1, SHIFTS[i]!, 'Ev,Ib', both((w) => O.grp2Ev(2, w)), { reg: i });
+  e(0xc1, SHIFTS[i]!, 'Ev,Ib', [O.grp2Ev(2, false), F.SHIFT32.Ib[i] ?? O.grp2Ev(2, true)], { reg: i });
   e(0xd0, SHIFTS[i]!, 'Eb,1', O.grp2Eb(0), { reg: i });
-  e(0xd1, SHIFTS[i]!, 'Ev,1', both((w) => O.grp2Ev(0, w)), { reg: i });
+  e(0xd1, SHIFTS[i]!, 'Ev,1', [O.grp2Ev(0, false), F.SHIFT32['1'][i] ?? O.grp2Ev(0, true)], { reg: i });
   e(0xd2, SHIFTS[i]!, 'Eb,CL', O.grp2Eb(1), { reg: i });
-  e(0xd3, SHIFTS[i]!, 'Ev,CL', both((w) => O.grp2Ev(1, w)), { reg: i });
+  e(0xd3, SHIFTS[i]!, 'Ev,CL', [O.grp2Ev(1, false), F.SHIFT32.CL[i] ?? O.grp2Ev(1, true)], { reg: i });
 }
 e(0xc2, 'ret', 'Iw', both((w) => C.retNear(true, w)));
 e(0xc3, 'ret', '', both((w) => C.retNear(false, w)));
@@ -268,7 +268,7 @@ e(T + 0x35, 'sysexit', '', Y.sysexit);
 for (let cc = 0; cc < 16; cc++) {
   e(T + 0x40 + cc, 'cmov' + CC[cc], 'Gv,Ev', both((w) => O.cmovcc(cc, w)));
   e(T + 0x80 + cc, 'j' + CC[cc], 'Jv', both((w) => C.jccFull(cc, w)));
-  e(T + 0x90 + cc, 'set' + CC[cc], 'Eb', O.setcc(cc));
+  e(T + 0x90 + cc, 'set' + CC[cc], 'Eb', F.SETCC[cc]!);
 }
 e(T + 0xa0, 'push', 'FS', both((w) => O.pushSeg(SEG.FS, w)));
 e(T + 0xa1, 'pop', 'FS', both((w) => O.popSeg(SEG.FS, w)));

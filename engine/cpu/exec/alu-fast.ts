@@ -1448,3 +1448,683 @@ export function jcc_g_Jb(c: Cpu): void {
   }
 }
 export const JCC_JB = [jcc_o_Jb, jcc_no_Jb, jcc_b_Jb, jcc_ae_Jb, jcc_e_Jb, jcc_ne_Jb, jcc_be_Jb, jcc_a_Jb, jcc_s_Jb, jcc_ns_Jb, jcc_p_Jb, jcc_np_Jb, jcc_l_Jb, jcc_ge_Jb, jcc_le_Jb, jcc_g_Jb];
+export function inc_r32_0(c: Cpu): void {
+  const a = c.reg32[0]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a + 1) | 0;
+  c.lop1 = a; c.lop2 = 1; c.laddres = r; c.lres = r; c.lsize = 31; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg32[0] = r;
+}
+export function inc_r32_1(c: Cpu): void {
+  const a = c.reg32[1]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a + 1) | 0;
+  c.lop1 = a; c.lop2 = 1; c.laddres = r; c.lres = r; c.lsize = 31; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg32[1] = r;
+}
+export function inc_r32_2(c: Cpu): void {
+  const a = c.reg32[2]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a + 1) | 0;
+  c.lop1 = a; c.lop2 = 1; c.laddres = r; c.lres = r; c.lsize = 31; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg32[2] = r;
+}
+export function inc_r32_3(c: Cpu): void {
+  const a = c.reg32[3]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a + 1) | 0;
+  c.lop1 = a; c.lop2 = 1; c.laddres = r; c.lres = r; c.lsize = 31; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg32[3] = r;
+}
+export function inc_r32_4(c: Cpu): void {
+  const a = c.reg32[4]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a + 1) | 0;
+  c.lop1 = a; c.lop2 = 1; c.laddres = r; c.lres = r; c.lsize = 31; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg32[4] = r;
+}
+export function inc_r32_5(c: Cpu): void {
+  const a = c.reg32[5]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a + 1) | 0;
+  c.lop1 = a; c.lop2 = 1; c.laddres = r; c.lres = r; c.lsize = 31; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg32[5] = r;
+}
+export function inc_r32_6(c: Cpu): void {
+  const a = c.reg32[6]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a + 1) | 0;
+  c.lop1 = a; c.lop2 = 1; c.laddres = r; c.lres = r; c.lsize = 31; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg32[6] = r;
+}
+export function inc_r32_7(c: Cpu): void {
+  const a = c.reg32[7]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a + 1) | 0;
+  c.lop1 = a; c.lop2 = 1; c.laddres = r; c.lres = r; c.lsize = 31; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg32[7] = r;
+}
+export function inc_r16_0(c: Cpu): void {
+  const a = c.reg16[0 << 1]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a + 1) | 0;
+  c.lop1 = a; c.lop2 = 1; c.laddres = r; c.lres = r; c.lsize = 15; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg16[0 << 1] = r;
+}
+export function inc_r16_1(c: Cpu): void {
+  const a = c.reg16[1 << 1]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a + 1) | 0;
+  c.lop1 = a; c.lop2 = 1; c.laddres = r; c.lres = r; c.lsize = 15; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg16[1 << 1] = r;
+}
+export function inc_r16_2(c: Cpu): void {
+  const a = c.reg16[2 << 1]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a + 1) | 0;
+  c.lop1 = a; c.lop2 = 1; c.laddres = r; c.lres = r; c.lsize = 15; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg16[2 << 1] = r;
+}
+export function inc_r16_3(c: Cpu): void {
+  const a = c.reg16[3 << 1]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a + 1) | 0;
+  c.lop1 = a; c.lop2 = 1; c.laddres = r; c.lres = r; c.lsize = 15; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg16[3 << 1] = r;
+}
+export function inc_r16_4(c: Cpu): void {
+  const a = c.reg16[4 << 1]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a + 1) | 0;
+  c.lop1 = a; c.lop2 = 1; c.laddres = r; c.lres = r; c.lsize = 15; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg16[4 << 1] = r;
+}
+export function inc_r16_5(c: Cpu): void {
+  const a = c.reg16[5 << 1]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a + 1) | 0;
+  c.lop1 = a; c.lop2 = 1; c.laddres = r; c.lres = r; c.lsize = 15; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg16[5 << 1] = r;
+}
+export function inc_r16_6(c: Cpu): void {
+  const a = c.reg16[6 << 1]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a + 1) | 0;
+  c.lop1 = a; c.lop2 = 1; c.laddres = r; c.lres = r; c.lsize = 15; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg16[6 << 1] = r;
+}
+export function inc_r16_7(c: Cpu): void {
+  const a = c.reg16[7 << 1]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a + 1) | 0;
+  c.lop1 = a; c.lop2 = 1; c.laddres = r; c.lres = r; c.lsize = 15; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg16[7 << 1] = r;
+}
+export function dec_r32_0(c: Cpu): void {
+  const a = c.reg32[0]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a - 1) | 0;
+  c.lop1 = r; c.lop2 = 1; c.laddres = a; c.lres = r; c.lsize = 31; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg32[0] = r;
+}
+export function dec_r32_1(c: Cpu): void {
+  const a = c.reg32[1]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a - 1) | 0;
+  c.lop1 = r; c.lop2 = 1; c.laddres = a; c.lres = r; c.lsize = 31; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg32[1] = r;
+}
+export function dec_r32_2(c: Cpu): void {
+  const a = c.reg32[2]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a - 1) | 0;
+  c.lop1 = r; c.lop2 = 1; c.laddres = a; c.lres = r; c.lsize = 31; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg32[2] = r;
+}
+export function dec_r32_3(c: Cpu): void {
+  const a = c.reg32[3]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a - 1) | 0;
+  c.lop1 = r; c.lop2 = 1; c.laddres = a; c.lres = r; c.lsize = 31; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg32[3] = r;
+}
+export function dec_r32_4(c: Cpu): void {
+  const a = c.reg32[4]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a - 1) | 0;
+  c.lop1 = r; c.lop2 = 1; c.laddres = a; c.lres = r; c.lsize = 31; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg32[4] = r;
+}
+export function dec_r32_5(c: Cpu): void {
+  const a = c.reg32[5]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a - 1) | 0;
+  c.lop1 = r; c.lop2 = 1; c.laddres = a; c.lres = r; c.lsize = 31; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg32[5] = r;
+}
+export function dec_r32_6(c: Cpu): void {
+  const a = c.reg32[6]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a - 1) | 0;
+  c.lop1 = r; c.lop2 = 1; c.laddres = a; c.lres = r; c.lsize = 31; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg32[6] = r;
+}
+export function dec_r32_7(c: Cpu): void {
+  const a = c.reg32[7]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a - 1) | 0;
+  c.lop1 = r; c.lop2 = 1; c.laddres = a; c.lres = r; c.lsize = 31; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg32[7] = r;
+}
+export function dec_r16_0(c: Cpu): void {
+  const a = c.reg16[0 << 1]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a - 1) | 0;
+  c.lop1 = r; c.lop2 = 1; c.laddres = a; c.lres = r; c.lsize = 15; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg16[0 << 1] = r;
+}
+export function dec_r16_1(c: Cpu): void {
+  const a = c.reg16[1 << 1]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a - 1) | 0;
+  c.lop1 = r; c.lop2 = 1; c.laddres = a; c.lres = r; c.lsize = 15; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg16[1 << 1] = r;
+}
+export function dec_r16_2(c: Cpu): void {
+  const a = c.reg16[2 << 1]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a - 1) | 0;
+  c.lop1 = r; c.lop2 = 1; c.laddres = a; c.lres = r; c.lsize = 15; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg16[2 << 1] = r;
+}
+export function dec_r16_3(c: Cpu): void {
+  const a = c.reg16[3 << 1]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a - 1) | 0;
+  c.lop1 = r; c.lop2 = 1; c.laddres = a; c.lres = r; c.lsize = 15; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg16[3 << 1] = r;
+}
+export function dec_r16_4(c: Cpu): void {
+  const a = c.reg16[4 << 1]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a - 1) | 0;
+  c.lop1 = r; c.lop2 = 1; c.laddres = a; c.lres = r; c.lsize = 15; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg16[4 << 1] = r;
+}
+export function dec_r16_5(c: Cpu): void {
+  const a = c.reg16[5 << 1]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a - 1) | 0;
+  c.lop1 = r; c.lop2 = 1; c.laddres = a; c.lres = r; c.lsize = 15; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg16[5 << 1] = r;
+}
+export function dec_r16_6(c: Cpu): void {
+  const a = c.reg16[6 << 1]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a - 1) | 0;
+  c.lop1 = r; c.lop2 = 1; c.laddres = a; c.lres = r; c.lsize = 15; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg16[6 << 1] = r;
+}
+export function dec_r16_7(c: Cpu): void {
+  const a = c.reg16[7 << 1]!;
+  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();
+  const r = (a - 1) | 0;
+  c.lop1 = r; c.lop2 = 1; c.laddres = a; c.lres = r; c.lsize = 15; c.flagsLazy = ARITH_FLAGS & ~CF;
+  c.reg16[7 << 1] = r;
+}
+export const INCDEC = { inc32: [inc_r32_0, inc_r32_1, inc_r32_2, inc_r32_3, inc_r32_4, inc_r32_5, inc_r32_6, inc_r32_7], inc16: [inc_r16_0, inc_r16_1, inc_r16_2, inc_r16_3, inc_r16_4, inc_r16_5, inc_r16_6, inc_r16_7], dec32: [dec_r32_0, dec_r32_1, dec_r32_2, dec_r32_3, dec_r32_4, dec_r32_5, dec_r32_6, dec_r32_7], dec16: [dec_r16_0, dec_r16_1, dec_r16_2, dec_r16_3, dec_r16_4, dec_r16_5, dec_r16_6, dec_r16_7] };
+export function seto_Eb(c: Cpu): void {
+  const m = c.fetch8();
+  const v = c.getOF() ? 1 : 0;
+  if (m >= 0xc0) c.reg8[R8[m & 7]!] = v;
+  else {
+    const off = c.ea(m);
+    c.wr8(c.eaSeg, off, v);
+  }
+}
+export function setno_Eb(c: Cpu): void {
+  const m = c.fetch8();
+  const v = !(c.getOF()) ? 1 : 0;
+  if (m >= 0xc0) c.reg8[R8[m & 7]!] = v;
+  else {
+    const off = c.ea(m);
+    c.wr8(c.eaSeg, off, v);
+  }
+}
+export function setb_Eb(c: Cpu): void {
+  const m = c.fetch8();
+  const v = c.getCF() !== 0 ? 1 : 0;
+  if (m >= 0xc0) c.reg8[R8[m & 7]!] = v;
+  else {
+    const off = c.ea(m);
+    c.wr8(c.eaSeg, off, v);
+  }
+}
+export function setae_Eb(c: Cpu): void {
+  const m = c.fetch8();
+  const v = !(c.getCF() !== 0) ? 1 : 0;
+  if (m >= 0xc0) c.reg8[R8[m & 7]!] = v;
+  else {
+    const off = c.ea(m);
+    c.wr8(c.eaSeg, off, v);
+  }
+}
+export function sete_Eb(c: Cpu): void {
+  const m = c.fetch8();
+  const v = c.getZF() ? 1 : 0;
+  if (m >= 0xc0) c.reg8[R8[m & 7]!] = v;
+  else {
+    const off = c.ea(m);
+    c.wr8(c.eaSeg, off, v);
+  }
+}
+export function setne_Eb(c: Cpu): void {
+  const m = c.fetch8();
+  const v = !(c.getZF()) ? 1 : 0;
+  if (m >= 0xc0) c.reg8[R8[m & 7]!] = v;
+  else {
+    const off = c.ea(m);
+    c.wr8(c.eaSeg, off, v);
+  }
+}
+export function setbe_Eb(c: Cpu): void {
+  const m = c.fetch8();
+  const v = c.getCF() !== 0 || c.getZF() ? 1 : 0;
+  if (m >= 0xc0) c.reg8[R8[m & 7]!] = v;
+  else {
+    const off = c.ea(m);
+    c.wr8(c.eaSeg, off, v);
+  }
+}
+export function seta_Eb(c: Cpu): void {
+  const m = c.fetch8();
+  const v = !(c.getCF() !== 0 || c.getZF()) ? 1 : 0;
+  if (m >= 0xc0) c.reg8[R8[m & 7]!] = v;
+  else {
+    const off = c.ea(m);
+    c.wr8(c.eaSeg, off, v);
+  }
+}
+export function sets_Eb(c: Cpu): void {
+  const m = c.fetch8();
+  const v = c.getSF() ? 1 : 0;
+  if (m >= 0xc0) c.reg8[R8[m & 7]!] = v;
+  else {
+    const off = c.ea(m);
+    c.wr8(c.eaSeg, off, v);
+  }
+}
+export function setns_Eb(c: Cpu): void {
+  const m = c.fetch8();
+  const v = !(c.getSF()) ? 1 : 0;
+  if (m >= 0xc0) c.reg8[R8[m & 7]!] = v;
+  else {
+    const off = c.ea(m);
+    c.wr8(c.eaSeg, off, v);
+  }
+}
+export function setp_Eb(c: Cpu): void {
+  const m = c.fetch8();
+  const v = c.getPF() ? 1 : 0;
+  if (m >= 0xc0) c.reg8[R8[m & 7]!] = v;
+  else {
+    const off = c.ea(m);
+    c.wr8(c.eaSeg, off, v);
+  }
+}
+export function setnp_Eb(c: Cpu): void {
+  const m = c.fetch8();
+  const v = !(c.getPF()) ? 1 : 0;
+  if (m >= 0xc0) c.reg8[R8[m & 7]!] = v;
+  else {
+    const off = c.ea(m);
+    c.wr8(c.eaSeg, off, v);
+  }
+}
+export function setl_Eb(c: Cpu): void {
+  const m = c.fetch8();
+  const v = c.getSF() !== c.getOF() ? 1 : 0;
+  if (m >= 0xc0) c.reg8[R8[m & 7]!] = v;
+  else {
+    const off = c.ea(m);
+    c.wr8(c.eaSeg, off, v);
+  }
+}
+export function setge_Eb(c: Cpu): void {
+  const m = c.fetch8();
+  const v = !(c.getSF() !== c.getOF()) ? 1 : 0;
+  if (m >= 0xc0) c.reg8[R8[m & 7]!] = v;
+  else {
+    const off = c.ea(m);
+    c.wr8(c.eaSeg, off, v);
+  }
+}
+export function setle_Eb(c: Cpu): void {
+  const m = c.fetch8();
+  const v = c.getZF() || c.getSF() !== c.getOF() ? 1 : 0;
+  if (m >= 0xc0) c.reg8[R8[m & 7]!] = v;
+  else {
+    const off = c.ea(m);
+    c.wr8(c.eaSeg, off, v);
+  }
+}
+export function setg_Eb(c: Cpu): void {
+  const m = c.fetch8();
+  const v = !(c.getZF() || c.getSF() !== c.getOF()) ? 1 : 0;
+  if (m >= 0xc0) c.reg8[R8[m & 7]!] = v;
+  else {
+    const off = c.ea(m);
+    c.wr8(c.eaSeg, off, v);
+  }
+}
+export const SETCC = [seto_Eb, setno_Eb, setb_Eb, setae_Eb, sete_Eb, setne_Eb, setbe_Eb, seta_Eb, sets_Eb, setns_Eb, setp_Eb, setnp_Eb, setl_Eb, setge_Eb, setle_Eb, setg_Eb];
+export function rol_Ed1(c: Cpu): void {
+  const m = c.modrm;
+  if (m >= 0xc0) {
+    const n = 1;
+    const a = c.reg32[m & 7]!;
+    const r = (a << n) | (a >>> (32 - n));
+    const cf = r & 1;
+    c.setArith(cf | (((r >>> 31) ^ cf) ? OF : 0), CF | OF);
+    c.reg32[m & 7] = r;
+  } else {
+    const off = c.ea(m);
+    const n = 1;
+    const a = c.rmw32(c.eaSeg, off);
+    const r = (a << n) | (a >>> (32 - n));
+    const cf = r & 1;
+    c.setArith(cf | (((r >>> 31) ^ cf) ? OF : 0), CF | OF);
+    c.wrRmw32(r);
+  }
+}
+export function rol_EdCL(c: Cpu): void {
+  const m = c.modrm;
+  if (m >= 0xc0) {
+    const n = c.reg8[4]! & 31;
+    if (n === 0) return;
+    const a = c.reg32[m & 7]!;
+    const r = (a << n) | (a >>> (32 - n));
+    const cf = r & 1;
+    c.setArith(cf | (((r >>> 31) ^ cf) ? OF : 0), CF | OF);
+    c.reg32[m & 7] = r;
+  } else {
+    const off = c.ea(m);
+    const n = c.reg8[4]! & 31;
+    const a = c.rmw32(c.eaSeg, off);
+    if (n === 0) { c.wrRmw32(a); return; }
+    const r = (a << n) | (a >>> (32 - n));
+    const cf = r & 1;
+    c.setArith(cf | (((r >>> 31) ^ cf) ? OF : 0), CF | OF);
+    c.wrRmw32(r);
+  }
+}
+export function rol_EdIb(c: Cpu): void {
+  const m = c.modrm;
+  if (m >= 0xc0) {
+    const n = c.fetch8() & 31;
+    if (n === 0) return;
+    const a = c.reg32[m & 7]!;
+    const r = (a << n) | (a >>> (32 - n));
+    const cf = r & 1;
+    c.setArith(cf | (((r >>> 31) ^ cf) ? OF : 0), CF | OF);
+    c.reg32[m & 7] = r;
+  } else {
+    const off = c.ea(m);
+    const n = c.fetch8() & 31;
+    const a = c.rmw32(c.eaSeg, off);
+    if (n === 0) { c.wrRmw32(a); return; }
+    const r = (a << n) | (a >>> (32 - n));
+    const cf = r & 1;
+    c.setArith(cf | (((r >>> 31) ^ cf) ? OF : 0), CF | OF);
+    c.wrRmw32(r);
+  }
+}
+export function ror_Ed1(c: Cpu): void {
+  const m = c.modrm;
+  if (m >= 0xc0) {
+    const n = 1;
+    const a = c.reg32[m & 7]!;
+    const r = (a >>> n) | (a << (32 - n));
+    const cf = r >>> 31;
+    c.setArith(cf | ((cf ^ ((r >>> 30) & 1)) ? OF : 0), CF | OF);
+    c.reg32[m & 7] = r;
+  } else {
+    const off = c.ea(m);
+    const n = 1;
+    const a = c.rmw32(c.eaSeg, off);
+    const r = (a >>> n) | (a << (32 - n));
+    const cf = r >>> 31;
+    c.setArith(cf | ((cf ^ ((r >>> 30) & 1)) ? OF : 0), CF | OF);
+    c.wrRmw32(r);
+  }
+}
+export function ror_EdCL(c: Cpu): void {
+  const m = c.modrm;
+  if (m >= 0xc0) {
+    const n = c.reg8[4]! & 31;
+    if (n === 0) return;
+    const a = c.reg32[m & 7]!;
+    const r = (a >>> n) | (a << (32 - n));
+    const cf = r >>> 31;
+    c.setArith(cf | ((cf ^ ((r >>> 30) & 1)) ? OF : 0), CF | OF);
+    c.reg32[m & 7] = r;
+  } else {
+    const off = c.ea(m);
+    const n = c.reg8[4]! & 31;
+    const a = c.rmw32(c.eaSeg, off);
+    if (n === 0) { c.wrRmw32(a); return; }
+    const r = (a >>> n) | (a << (32 - n));
+    const cf = r >>> 31;
+    c.setArith(cf | ((cf ^ ((r >>> 30) & 1)) ? OF : 0), CF | OF);
+    c.wrRmw32(r);
+  }
+}
+export function ror_EdIb(c: Cpu): void {
+  const m = c.modrm;
+  if (m >= 0xc0) {
+    const n = c.fetch8() & 31;
+    if (n === 0) return;
+    const a = c.reg32[m & 7]!;
+    const r = (a >>> n) | (a << (32 - n));
+    const cf = r >>> 31;
+    c.setArith(cf | ((cf ^ ((r >>> 30) & 1)) ? OF : 0), CF | OF);
+    c.reg32[m & 7] = r;
+  } else {
+    const off = c.ea(m);
+    const n = c.fetch8() & 31;
+    const a = c.rmw32(c.eaSeg, off);
+    if (n === 0) { c.wrRmw32(a); return; }
+    const r = (a >>> n) | (a << (32 - n));
+    const cf = r >>> 31;
+    c.setArith(cf | ((cf ^ ((r >>> 30) & 1)) ? OF : 0), CF | OF);
+    c.wrRmw32(r);
+  }
+}
+export function shl_Ed1(c: Cpu): void {
+  const m = c.modrm;
+  if (m >= 0xc0) {
+    const n = 1;
+    const a = c.reg32[m & 7]!;
+    const r = a << n;
+    const cf = (a >>> (32 - n)) & 1;
+    c.flags = (c.flags & ~(CF | OF | AF)) | cf | (((r >>> 31) ^ cf) ? OF : 0); c.lres = r; c.lsize = 31; c.flagsLazy = LOGIC_LAZY;
+    c.reg32[m & 7] = r;
+  } else {
+    const off = c.ea(m);
+    const n = 1;
+    const a = c.rmw32(c.eaSeg, off);
+    const r = a << n;
+    const cf = (a >>> (32 - n)) & 1;
+    c.flags = (c.flags & ~(CF | OF | AF)) | cf | (((r >>> 31) ^ cf) ? OF : 0); c.lres = r; c.lsize = 31; c.flagsLazy = LOGIC_LAZY;
+    c.wrRmw32(r);
+  }
+}
+export function shl_EdCL(c: Cpu): void {
+  const m = c.modrm;
+  if (m >= 0xc0) {
+    const n = c.reg8[4]! & 31;
+    if (n === 0) return;
+    const a = c.reg32[m & 7]!;
+    const r = a << n;
+    const cf = (a >>> (32 - n)) & 1;
+    c.flags = (c.flags & ~(CF | OF | AF)) | cf | (((r >>> 31) ^ cf) ? OF : 0); c.lres = r; c.lsize = 31; c.flagsLazy = LOGIC_LAZY;
+    c.reg32[m & 7] = r;
+  } else {
+    const off = c.ea(m);
+    const n = c.reg8[4]! & 31;
+    const a = c.rmw32(c.eaSeg, off);
+    if (n === 0) { c.wrRmw32(a); return; }
+    const r = a << n;
+    const cf = (a >>> (32 - n)) & 1;
+    c.flags = (c.flags & ~(CF | OF | AF)) | cf | (((r >>> 31) ^ cf) ? OF : 0); c.lres = r; c.lsize = 31; c.flagsLazy = LOGIC_LAZY;
+    c.wrRmw32(r);
+  }
+}
+export function shl_EdIb(c: Cpu): void {
+  const m = c.modrm;
+  if (m >= 0xc0) {
+    const n = c.fetch8() & 31;
+    if (n === 0) return;
+    const a = c.reg32[m & 7]!;
+    const r = a << n;
+    const cf = (a >>> (32 - n)) & 1;
+    c.flags = (c.flags & ~(CF | OF | AF)) | cf | (((r >>> 31) ^ cf) ? OF : 0); c.lres = r; c.lsize = 31; c.flagsLazy = LOGIC_LAZY;
+    c.reg32[m & 7] = r;
+  } else {
+    const off = c.ea(m);
+    const n = c.fetch8() & 31;
+    const a = c.rmw32(c.eaSeg, off);
+    if (n === 0) { c.wrRmw32(a); return; }
+    const r = a << n;
+    const cf = (a >>> (32 - n)) & 1;
+    c.flags = (c.flags & ~(CF | OF | AF)) | cf | (((r >>> 31) ^ cf) ? OF : 0); c.lres = r; c.lsize = 31; c.flagsLazy = LOGIC_LAZY;
+    c.wrRmw32(r);
+  }
+}
+export function shr_Ed1(c: Cpu): void {
+  const m = c.modrm;
+  if (m >= 0xc0) {
+    const n = 1;
+    const a = c.reg32[m & 7]!;
+    const r = a >>> n;
+    const cf = (a >>> (n - 1)) & 1;
+    c.flags = (c.flags & ~(CF | OF | AF)) | cf | ((a >>> 31) ? OF : 0); c.lres = r; c.lsize = 31; c.flagsLazy = LOGIC_LAZY;
+    c.reg32[m & 7] = r;
+  } else {
+    const off = c.ea(m);
+    const n = 1;
+    const a = c.rmw32(c.eaSeg, off);
+    const r = a >>> n;
+    const cf = (a >>> (n - 1)) & 1;
+    c.flags = (c.flags & ~(CF | OF | AF)) | cf | ((a >>> 31) ? OF : 0); c.lres = r; c.lsize = 31; c.flagsLazy = LOGIC_LAZY;
+    c.wrRmw32(r);
+  }
+}
+export function shr_EdCL(c: Cpu): void {
+  const m = c.modrm;
+  if (m >= 0xc0) {
+    const n = c.reg8[4]! & 31;
+    if (n === 0) return;
+    const a = c.reg32[m & 7]!;
+    const r = a >>> n;
+    const cf = (a >>> (n - 1)) & 1;
+    c.flags = (c.flags & ~(CF | OF | AF)) | cf | ((a >>> 31) ? OF : 0); c.lres = r; c.lsize = 31; c.flagsLazy = LOGIC_LAZY;
+    c.reg32[m & 7] = r;
+  } else {
+    const off = c.ea(m);
+    const n = c.reg8[4]! & 31;
+    const a = c.rmw32(c.eaSeg, off);
+    if (n === 0) { c.wrRmw32(a); return; }
+    const r = a >>> n;
+    const cf = (a >>> (n - 1)) & 1;
+    c.flags = (c.flags & ~(CF | OF | AF)) | cf | ((a >>> 31) ? OF : 0); c.lres = r; c.lsize = 31; c.flagsLazy = LOGIC_LAZY;
+    c.wrRmw32(r);
+  }
+}
+export function shr_EdIb(c: Cpu): void {
+  const m = c.modrm;
+  if (m >= 0xc0) {
+    const n = c.fetch8() & 31;
+    if (n === 0) return;
+    const a = c.reg32[m & 7]!;
+    const r = a >>> n;
+    const cf = (a >>> (n - 1)) & 1;
+    c.flags = (c.flags & ~(CF | OF | AF)) | cf | ((a >>> 31) ? OF : 0); c.lres = r; c.lsize = 31; c.flagsLazy = LOGIC_LAZY;
+    c.reg32[m & 7] = r;
+  } else {
+    const off = c.ea(m);
+    const n = c.fetch8() & 31;
+    const a = c.rmw32(c.eaSeg, off);
+    if (n === 0) { c.wrRmw32(a); return; }
+    const r = a >>> n;
+    const cf = (a >>> (n - 1)) & 1;
+    c.flags = (c.flags & ~(CF | OF | AF)) | cf | ((a >>> 31) ? OF : 0); c.lres = r; c.lsize = 31; c.flagsLazy = LOGIC_LAZY;
+    c.wrRmw32(r);
+  }
+}
+export function sar_Ed1(c: Cpu): void {
+  const m = c.modrm;
+  if (m >= 0xc0) {
+    const n = 1;
+    const a = c.reg32[m & 7]!;
+    const r = a >> n;
+    const cf = (a >> (n - 1)) & 1;
+    c.flags = (c.flags & ~(CF | OF | AF)) | cf; c.lres = r; c.lsize = 31; c.flagsLazy = LOGIC_LAZY;
+    c.reg32[m & 7] = r;
+  } else {
+    const off = c.ea(m);
+    const n = 1;
+    const a = c.rmw32(c.eaSeg, off);
+    const r = a >> n;
+    const cf = (a >> (n - 1)) & 1;
+    c.flags = (c.flags & ~(CF | OF | AF)) | cf; c.lres = r; c.lsize = 31; c.flagsLazy = LOGIC_LAZY;
+    c.wrRmw32(r);
+  }
+}
+export function sar_EdCL(c: Cpu): void {
+  const m = c.modrm;
+  if (m >= 0xc0) {
+    const n = c.reg8[4]! & 31;
+    if (n === 0) return;
+    const a = c.reg32[m & 7]!;
+    const r = a >> n;
+    const cf = (a >> (n - 1)) & 1;
+    c.flags = (c.flags & ~(CF | OF | AF)) | cf; c.lres = r; c.lsize = 31; c.flagsLazy = LOGIC_LAZY;
+    c.reg32[m & 7] = r;
+  } else {
+    const off = c.ea(m);
+    const n = c.reg8[4]! & 31;
+    const a = c.rmw32(c.eaSeg, off);
+    if (n === 0) { c.wrRmw32(a); return; }
+    const r = a >> n;
+    const cf = (a >> (n - 1)) & 1;
+    c.flags = (c.flags & ~(CF | OF | AF)) | cf; c.lres = r; c.lsize = 31; c.flagsLazy = LOGIC_LAZY;
+    c.wrRmw32(r);
+  }
+}
+export function sar_EdIb(c: Cpu): void {
+  const m = c.modrm;
+  if (m >= 0xc0) {
+    const n = c.fetch8() & 31;
+    if (n === 0) return;
+    const a = c.reg32[m & 7]!;
+    const r = a >> n;
+    const cf = (a >> (n - 1)) & 1;
+    c.flags = (c.flags & ~(CF | OF | AF)) | cf; c.lres = r; c.lsize = 31; c.flagsLazy = LOGIC_LAZY;
+    c.reg32[m & 7] = r;
+  } else {
+    const off = c.ea(m);
+    const n = c.fetch8() & 31;
+    const a = c.rmw32(c.eaSeg, off);
+    if (n === 0) { c.wrRmw32(a); return; }
+    const r = a >> n;
+    const cf = (a >> (n - 1)) & 1;
+    c.flags = (c.flags & ~(CF | OF | AF)) | cf; c.lres = r; c.lsize = 31; c.flagsLazy = LOGIC_LAZY;
+    c.wrRmw32(r);
+  }
+}
+export const SHIFT32 = {
+  '1': [rol_Ed1, ror_Ed1, null, null, shl_Ed1, shr_Ed1, shl_Ed1, sar_Ed1],
+  'CL': [rol_EdCL, ror_EdCL, null, null, shl_EdCL, shr_EdCL, shl_EdCL, sar_EdCL],
+  'Ib': [rol_EdIb, ror_EdIb, null, null, shl_EdIb, shr_EdIb, shl_EdIb, sar_EdIb],
+};

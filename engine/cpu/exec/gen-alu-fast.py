@@ -117,3 +117,71 @@ for i,n in enumerate(cc):
 out.append('export const JCC_JB = [' + ', '.join(f'jcc_{n}_Jb' for n in cc) + '];')
 import os
 open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'alu-fast.ts'),'w').write('\n'.join(out)+'\n')
+
+# ---- INC/DEC r16/r32 (40-4F), SETcc (0F 90-9F), shifts (C1/D1/D3 32-bit, rol/ror/shl/shr/sar) ----
+more = []
+for dec in (False, True):
+    for sz, arr, sh in ((32, 'reg32', ''), (16, 'reg16', ' << 1')):
+        for r in range(8):
+            nm = f"{'dec' if dec else 'inc'}_r{sz}_{r}"
+            size = 31 if sz == 32 else 15
+            more.append(f'export function {nm}(c: Cpu): void {{')
+            more.append(f'  const a = c.{arr}[{r}{sh}]!;')
+            more.append('  if (c.flagsLazy & CF) c.flags = (c.flags & ~CF) | c.getCF();')
+            if dec:
+                more.append('  const r = (a - 1) | 0;')
+                more.append(f'  c.lop1 = r; c.lop2 = 1; c.laddres = a; c.lres = r; c.lsize = {size}; c.flagsLazy = ARITH_FLAGS & ~CF;')
+            else:
+                more.append('  const r = (a + 1) | 0;')
+                more.append(f'  c.lop1 = a; c.lop2 = 1; c.laddres = r; c.lres = r; c.lsize = {size}; c.flagsLazy = ARITH_FLAGS & ~CF;')
+            more.append(f'  c.{arr}[{r}{sh}] = r;')
+            more.append('}')
+more.append('export const INCDEC = { inc32: [' + ', '.join(f'inc_r32_{r}' for r in range(8)) + '], inc16: [' + ', '.join(f'inc_r16_{r}' for r in range(8)) + '], dec32: [' + ', '.join(f'dec_r32_{r}' for r in range(8)) + '], dec16: [' + ', '.join(f'dec_r16_{r}' for r in range(8)) + '] };')
+for i, n in enumerate(cc):
+    base = cc[i & ~1]
+    e = conds[base]
+    if i & 1: e = f'!({e})'
+    more.append(f'export function set{n}_Eb(c: Cpu): void {{')
+    more.append('  const m = c.fetch8();')
+    more.append(f'  const v = {e} ? 1 : 0;')
+    more.append('  if (m >= 0xc0) c.reg8[R8[m & 7]!] = v;')
+    more.append('  else {')
+    more.append('    const off = c.ea(m);')
+    more.append('    c.wr8(c.eaSeg, off, v);')
+    more.append('  }')
+    more.append('}')
+more.append('export const SETCC = [' + ', '.join(f'set{n}_Eb' for n in cc) + '];')
+# 32-bit shifts: compute r, cf, of for rol/ror/shl/shr/sar with count already masked & nonzero
+shbody = {
+ 'rol': ['const r = (a << n) | (a >>> (32 - n));', 'const cf = r & 1;', 'c.setArith(cf | (((r >>> 31) ^ cf) ? OF : 0), CF | OF);'],
+ 'ror': ['const r = (a >>> n) | (a << (32 - n));', 'const cf = r >>> 31;', 'c.setArith(cf | ((cf ^ ((r >>> 30) & 1)) ? OF : 0), CF | OF);'],
+ 'shl': ['const r = a << n;', 'const cf = (a >>> (32 - n)) & 1;', 'c.flags = (c.flags & ~(CF | OF | AF)) | cf | (((r >>> 31) ^ cf) ? OF : 0); c.lres = r; c.lsize = 31; c.flagsLazy = LOGIC_LAZY;'],
+ 'shr': ['const r = a >>> n;', 'const cf = (a >>> (n - 1)) & 1;', 'c.flags = (c.flags & ~(CF | OF | AF)) | cf | ((a >>> 31) ? OF : 0); c.lres = r; c.lsize = 31; c.flagsLazy = LOGIC_LAZY;'],
+ 'sar': ['const r = a >> n;', 'const cf = (a >> (n - 1)) & 1;', 'c.flags = (c.flags & ~(CF | OF | AF)) | cf; c.lres = r; c.lsize = 31; c.flagsLazy = LOGIC_LAZY;'],
+}
+for opname, lines in shbody.items():
+    for kind, cnt in (('1', '1'), ('CL', 'c.reg8[4]! & 31'), ('Ib', 'c.fetch8() & 31')):
+        nm = f'{opname}_Ed{kind}'
+        more.append(f'export function {nm}(c: Cpu): void {{')
+        more.append('  const m = c.modrm;')
+        more.append('  if (m >= 0xc0) {')
+        more.append(f'    const n = {cnt};')
+        if kind != '1': more.append('    if (n === 0) return;')
+        more.append('    const a = c.reg32[m & 7]!;')
+        for l in lines: more.append('    ' + l)
+        more.append('    c.reg32[m & 7] = r;')
+        more.append('  } else {')
+        more.append('    const off = c.ea(m);')
+        more.append(f'    const n = {cnt};')
+        more.append('    const a = c.rmw32(c.eaSeg, off);')
+        if kind != '1': more.append('    if (n === 0) { c.wrRmw32(a); return; }')
+        for l in lines: more.append('    ' + l)
+        more.append('    c.wrRmw32(r);')
+        more.append('  }')
+        more.append('}')
+more.append('export const SHIFT32 = {')
+for kind in ('1', 'CL', 'Ib'):
+    more.append(f"  '{kind}': [" + ', '.join(f'{o}_Ed{kind}' if o in shbody else 'null' for o in ['rol','ror','rcl','rcr','shl','shr','shl','sar']) + '],')
+more.append('};')
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'alu-fast.ts'), 'a') as f:
+    f.write('\n'.join(more) + '\n')
