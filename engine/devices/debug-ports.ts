@@ -4,6 +4,9 @@
  *  - 0xE9, the Bochs/QEMU debug console: each byte written goes to the host
  *    (OUTPUT.DEBUGCON, target 0); reading returns 0xE9, which is how
  *    software detects the port (as Bochs and QEMU answer).
+ *  - 0x402, the same console at the port QEMU's firmware uses (SeaBIOS
+ *    writes its debug log there after reading 0xE9 back from it): bytes go
+ *    to OUTPUT.DEBUGCON with target 1, so hosts can show or hide them.
  *  - 0x80, the POST code port: the last byte written is kept (lastPostCode,
  *    -1 if none) and read back; the summary shows it.
  *  - 0xF4, debug-exit: writing value v ends the run with STOP.EXIT and exit
@@ -19,6 +22,7 @@ import type { StateRecord } from '../state/snapshot.js';
 import { num } from '../state/snapshot.js';
 
 export const DEBUGCON_PORT = 0xe9;
+export const FIRMWARE_DEBUGCON_PORT = 0x402;
 export const POST_PORT = 0x80;
 export const DEBUG_EXIT_PORT = 0xf4;
 
@@ -38,6 +42,10 @@ export class DebugPorts implements Device {
       read8: () => DEBUGCON_PORT,
       write8: (_p, v) => this.console(v),
     });
+    ctx.ports.register(FIRMWARE_DEBUGCON_PORT, 1, 'debugcon', {
+      read8: () => DEBUGCON_PORT,
+      write8: (_p, v) => this.console(v, 1),
+    });
     ctx.ports.register(POST_PORT, 1, 'post', {
       read8: () => (this.lastPostCode < 0 ? 0xff : this.lastPostCode),
       write8: (_p, v) => {
@@ -53,9 +61,9 @@ export class DebugPorts implements Device {
     });
   }
 
-  private console(v: number): void {
+  private console(v: number, target = 0): void {
     this.outByte[0] = v;
-    this.ctx?.output(OUTPUT.DEBUGCON, 0, this.outByte);
+    this.ctx?.output(OUTPUT.DEBUGCON, target, this.outByte);
   }
 
   private exit(v: number): void {

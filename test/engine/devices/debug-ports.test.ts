@@ -11,6 +11,9 @@ test('0xE9 console, 0x80 POST codes, 0xF4 debug-exit', () => {
   assert.equal(t.in8(0xe9), 0xe9, 'detection answer');
   for (const c of 'ok\n') t.out8(0xe9, c.charCodeAt(0));
   assert.deepEqual(t.outBytes(OUTPUT.DEBUGCON), [0x6f, 0x6b, 0x0a]);
+  assert.equal(t.in8(0x402), 0xe9, 'the firmware console answers like 0xE9');
+  t.out8(0x402, 0x41);
+  assert.deepEqual(t.outBytes(OUTPUT.DEBUGCON, 1), [0x41], 'as target 1');
   assert.equal(d.lastPostCode, -1);
   t.out8(0x80, 0x3c);
   assert.equal(d.lastPostCode, 0x3c);
