@@ -34,8 +34,8 @@ export interface OpenSession {
   title: string;
   live: boolean;
   symbolsPath: string | null;
-  /** Ends a live recording (END record, journal closed) and stops host-clock sampling. */
-  close(): void;
+  /** Ends a live recording (END record at the frontier, journal closed) and stops host-clock sampling. */
+  close(): Promise<void>;
 }
 
 /** True when `path` starts like a rewind journal (a MessagePack map holding the journal magic). */
@@ -65,7 +65,8 @@ export async function openSession(opts: ParsedOpts, positional: string[], io: Cl
   let setup: MachineSetup;
   let target: MachineTarget;
   let title: string;
-  let close = (): void => {};
+  let session: Session | null = null;
+  let close = async (): Promise<void> => {};
   if (isJournal) {
     const j = openJournal(positional[0]!, io.cwd);
     if (j.note) io.stderr.write(`rewind: note: ${j.note}\n`);
@@ -103,21 +104,33 @@ export async function openSession(opts: ParsedOpts, positional: string[], io: Cl
       timer.unref();
     }
     let closed = false;
-    close = () => {
+    const m = pc.machine;
+    close = async () => {
       if (closed) return;
       closed = true;
       if (timer) clearInterval(timer);
-      if (file) {
-        // The END goes at the frontier: what was recorded; going back never changes it.
-        if (pc.machine.boundary === rec.boundary && !target.onBranch) {
-          rec.runner.finishRecording();
-          file.close();
-        } else file.abort();
+      if (!file) return;
+      try {
+        // The END goes at the frontier (going back and branches never change the
+        // recording): return there, with the record boundary in place, and end it.
+        const atFrontier = m.boundary === rec.boundary && !target.onBranch;
+        if (!atFrontier) {
+          const frontier = target.frontier;
+          if (!session) throw new Error('no session');
+          session.seek(frontier);
+          if (m.icount !== frontier) throw new Error(`could not return to the frontier ${frontier}`);
+          m.boundary = rec.boundary;
+        }
+        rec.runner.finishRecording();
+        file.close();
+      } catch (e) {
+        file.abort();
+        io.stderr.write(`rewind: the live recording was left partial (${(e as Error).message})\n`);
       }
     };
   }
   const symPath = (opts['symbols'] as string | undefined) ? resolve(io.cwd, opts['symbols'] as string) : guessSymbols(setup);
   const symbols = symPath ? SymbolTable.load(symPath) : null;
-  const session = new Session(target, { symbols });
+  session = new Session(target, { symbols });
   return { session, target, pc, setup, title, live: !isJournal, symbolsPath: symPath, close };
 }

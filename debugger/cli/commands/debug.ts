@@ -110,7 +110,7 @@ export async function debug(argv: string[], io: CliIo): Promise<number> {
     await ink.waitUntilExit();
   } finally {
     ink.unmount();
-    s.close();
+    await s.close();
   }
   return 0;
 }

@@ -38,7 +38,7 @@ export async function gdb(argv: string[], io: CliIo): Promise<number> {
     }, () => ended);
   } finally {
     await server.close();
-    s.close();
+    await s.close();
   }
   io.stderr.write(`rewind: ${why}; stopped at icount ${s.target.icount}\n`);
   return 0;

@@ -109,3 +109,39 @@ test('rewind debug in a real terminal: the TUI opens on a recording, steps both 
   assert.match(end, /EXIT=0/);
   assert.match(end, /^icanon echo$/m, 'terminal restored');
 });
+
+test('rewind debug on a live run with -o: run to the exit, step back, quit; the journal ends at the frontier and replays', { skip: hasTmux ? false : 'tmux is not installed' }, async (t) => {
+  const dir = tempDir(t);
+  const j = join(dir, 'live.rwj');
+  const SOCKET = `rewind-cli-live-${process.pid}`;
+  const tmux = (...a: string[]): string => {
+    const r = spawnSync('tmux', ['-L', SOCKET, ...a], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`tmux ${a.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const script = `${JSON.stringify(process.execPath)} ${JSON.stringify(REWIND_BIN)} debug ${JSON.stringify(join(GUESTS, 'rm-alu.rom'))} -o ${JSON.stringify(j)}; echo "EXIT=$?"; echo DONE`;
+  tmux('-f', '/dev/null', 'new-session', '-d', '-s', 'live', '-x', '120', '-y', '40', 'sh', '-c', `${script}; exec cat`);
+  t.after(() => spawnSync('tmux', ['-L', SOCKET, 'kill-server']));
+  const waitFor = async (re: RegExp, what: string): Promise<string> => {
+    const t0 = Date.now();
+    for (;;) {
+      const text = tmux('capture-pane', '-p', '-t', 'live');
+      if (re.test(text)) return text;
+      if (Date.now() - t0 > 30_000) throw new Error(`timed out waiting for ${what}:\n${text}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  await waitFor(/live: rm-alu\.rom · icount 0 /, 'the live TUI');
+  tmux('send-keys', '-t', 'live', 'c');
+  const atExit = await waitFor(/guest exit/, 'the guest exit');
+  const end = Number(/icount ([\d,]+) \/ /.exec(atExit)![1]!.replace(/,/g, ''));
+  tmux('send-keys', '-t', 'live', 'S');
+  await waitFor(new RegExp(`icount ${(end - 1).toLocaleString('en-US')} `), 'a step back');
+  tmux('send-keys', '-t', 'live', 'q');
+  const done = await waitFor(/DONE/, 'quit');
+  assert.match(done, /EXIT=0/);
+  const rp = await runCli(['replay', j]);
+  assert.equal(rp.code, 0, rp.stderr);
+  assert.match(rp.stderr, new RegExp(`reproduced the recording: .*; ${end.toLocaleString('en-US')} instructions`));
+  assert.match(rp.stdout, /PASS rm-alu/);
+});
