@@ -11,6 +11,7 @@ import { mkdirSync, copyFileSync, readFileSync, writeFileSync, existsSync, trunc
 import { join } from 'node:path';
 import { runCli, tempDir, GUESTS } from './cli-harness.js';
 import { COMMANDS } from '../../../debugger/cli/commands.js';
+import { JournalEncoder, MemorySink, decodeJournal } from '../../../engine/replay/journal.js';
 
 const ROM = (n: string): string => join(GUESTS, `${n}.rom`);
 
@@ -274,4 +275,36 @@ test('rewind test: one line per recording, the failed expectation with its icoun
   const one = await runCli(['test', join(dir, 'a-pass.rwj'), '--jobs', '1']);
   assert.equal(one.code, 1);
   assert.match(one.stdout, /^FAIL {2}.*a-pass\.rwj {2}expect exit:1: the guest exited with status 0 at icount [\d,]+\n0 passed, 1 failed\n$/);
+});
+
+test('replay reports a divergence: where, what, and exit status 1', async (t) => {
+  const dir = tempDir(t);
+  const { journal } = await recordEcho(dir);
+  // Rewrite the journal with one SYNC's state hash and field hashes altered, as a
+  // replay that went wrong in that window would see it.
+  const c = decodeJournal(new Uint8Array(readFileSync(journal)));
+  assert.ok(c.syncs.length >= 3);
+  const victim = 2;
+  const sink = new MemorySink();
+  const enc = new JournalEncoder(sink, c.header);
+  let ev = 0;
+  c.syncs.forEach((s, i) => {
+    while (ev < s.eventIndex) enc.input(c.events[ev++]!);
+    const state = s.stateHash.slice();
+    if (i === victim) state[0] ^= 1;
+    enc.sync(s.icount, state, s.outHash, s.fieldDelta, s.groupDelta);
+  });
+  while (ev < c.events.length) enc.input(c.events[ev++]!);
+  enc.end(c.end!.icount, c.end!.stateHash, c.end!.outHash);
+  enc.flush();
+  const bad = join(dir, 'bad.rwj');
+  writeFileSync(bad, sink.bytes());
+  const r = await runCli(['replay', bad, '--serial', 'none']);
+  assert.equal(r.code, 1);
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.match(lines[0]!, new RegExp(`^rewind: replay diverged from the recording between icount ${c.syncs[victim - 1]!.icount} and ${c.syncs[victim]!.icount}: `));
+  assert.ok(lines.some((l) => /^ {2}window: icount \d+ \.\. \d+ \(journal record \d+\)$/.test(l)), r.stderr);
+  assert.ok(lines.some((l) => /^ {2}state hash: recorded [0-9a-f]{16}\.\.\., replayed [0-9a-f]{16}\.\.\.$/.test(l)), r.stderr);
+  const tr = await runCli(['test', bad]);
+  assert.match(tr.stdout, new RegExp(`^FAIL {2}.*bad\\.rwj {2}replay diverged between icount ${c.syncs[victim - 1]!.icount} and ${c.syncs[victim]!.icount}: `, 'm'));
 });
