@@ -72,8 +72,8 @@ e(0x3f, 'aas', '', aas);
 for (let r = 0; r < 8; r++) {
   e(0x40 + r, 'inc', 'Zv', [F.INCDEC.inc16[r]!, F.INCDEC.inc32[r]!]);
   e(0x48 + r, 'dec', 'Zv', [F.INCDEC.dec16[r]!, F.INCDEC.dec32[r]!]);
-  e(0x50 + r, 'push', 'Zv', both((w) => O.pushReg(r, w)));
-  e(0x58 + r, 'pop', 'Zv', both((w) => O.popReg(r, w)));
+  e(0x50 + r, 'push', 'Zv', [O.pushReg(r, false), F.PUSH_R32[r]!]);
+  e(0x58 + r, 'pop', 'Zv', [O.popReg(r, false), F.POP_R32[r]!]);
 }
 e(0x60, 'pusha|pushad', '', both(O.pusha));
 e(0x61, 'popa|popad', '', both(O.popa));
@@ -95,7 +95,7 @@ for (let i = 0; i < 8; i++) {
   e(0x83, ALU[i]!, 'Ev,Ibs', [F.ALU_EIB.w[i]!, F.ALU_EIB.d[i]!], { reg: i, lock: i !== 7 });
 }
 e(0x84, 'test', 'Eb,Gb', O.test_EbGb);
-e(0x85, 'test', 'Ev,Gv', both(O.test_EvGv));
+e(0x85, 'test', 'Ev,Gv', [O.test_EvGv(false), F.test_EdGd]);
 e(0x86, 'xchg', 'Eb,Gb', O.xchg_EbGb, { lock: true });
 e(0x87, 'xchg', 'Ev,Gv', both(O.xchg_EvGv), { lock: true });
 e(0x88, 'mov', 'Eb,Gb', O.mov_EbGb);
@@ -103,7 +103,7 @@ e(0x89, 'mov', 'Ev,Gv', [O.mov_EvGv_16, O.mov_EvGv_32]);
 e(0x8a, 'mov', 'Gb,Eb', O.mov_GbEb);
 e(0x8b, 'mov', 'Gv,Ev', [O.mov_GvEv_16, O.mov_GvEv_32]);
 e(0x8c, 'mov', 'Ew,Sw', O.mov_EwSw);
-e(0x8d, 'lea', 'Gv,M', both(O.lea));
+e(0x8d, 'lea', 'Gv,M', [O.lea(false), F.lea_GdM]);
 e(0x8e, 'mov', 'Sw,Ew', O.mov_SwEw);
 e(0x8f, 'pop', 'Ev', both(O.pop_Ev), { reg: 0 });
 e(0x90, 'nop', '', O.nop);
@@ -125,7 +125,7 @@ e(0xa5, 'movsw|movsd', 'Yv,Xv', [S.stringOp(S.STR.MOVS, 2), S.stringOp(S.STR.MOV
 e(0xa6, 'cmpsb', 'Xb,Yb', S.stringOp(S.STR.CMPS, 1));
 e(0xa7, 'cmpsw|cmpsd', 'Xv,Yv', [S.stringOp(S.STR.CMPS, 2), S.stringOp(S.STR.CMPS, 4)]);
 e(0xa8, 'test', 'AL,Ib', O.test_ALIb);
-e(0xa9, 'test', 'eAX,Iv', both(O.test_AXIv));
+e(0xa9, 'test', 'eAX,Iv', [O.test_AXIv(false), F.test_EAXId]);
 e(0xaa, 'stosb', 'Yb,AL', S.stringOp(S.STR.STOS, 1));
 e(0xab, 'stosw|stosd', 'Yv,eAX', [S.stringOp(S.STR.STOS, 2), S.stringOp(S.STR.STOS, 4)]);
 e(0xac, 'lodsb', 'AL,Xb', S.stringOp(S.STR.LODS, 1));
@@ -134,7 +134,7 @@ e(0xae, 'scasb', 'AL,Yb', S.stringOp(S.STR.SCAS, 1));
 e(0xaf, 'scasw|scasd', 'eAX,Yv', [S.stringOp(S.STR.SCAS, 2), S.stringOp(S.STR.SCAS, 4)]);
 for (let r = 0; r < 8; r++) {
   e(0xb0 + r, 'mov', 'Zb,Ib', O.movRegImm8(r));
-  e(0xb8 + r, 'mov', 'Zv,Iv', both((w) => O.movRegImm(r, w)));
+  e(0xb8 + r, 'mov', 'Zv,Iv', [O.movRegImm(r, false), F.MOV_R32_ID[r]!]);
 }
 for (let i = 0; i < 8; i++) {
   e(0xc0, SHIFTS[i]!, 'Eb,Ib', O.grp2Eb(2), { reg: i });

@@ -11,6 +11,7 @@ const CF = FLAG.CF;
 const OF = FLAG.OF;
 const AF = FLAG.AF;
 const LOGIC_LAZY = FLAG.PF | FLAG.ZF | FLAG.SF;
+const SS = 2;
 
 export function add_EdGd(c: Cpu): void {
   const m = c.fetch8();
@@ -2128,3 +2129,130 @@ export const SHIFT32 = {
   'CL': [rol_EdCL, ror_EdCL, null, null, shl_EdCL, shr_EdCL, shl_EdCL, sar_EdCL],
   'Ib': [rol_EdIb, ror_EdIb, null, null, shl_EdIb, shr_EdIb, shl_EdIb, sar_EdIb],
 };
+export function test_EdGd(c: Cpu): void {
+  const m = c.fetch8();
+  const b = c.reg32[(m >> 3) & 7]!;
+  let a: number;
+  if (m >= 0xc0) a = c.reg32[m & 7]!;
+  else {
+    const off = c.ea(m);
+    a = c.rd32(c.eaSeg, off);
+  }
+  c.flags &= ~(CF | OF | AF); c.flagsLazy = LOGIC_LAZY; c.lres = a & b; c.lsize = 31;
+}
+export function test_EAXId(c: Cpu): void {
+  const r = c.reg32[0]! & c.fetch32();
+  c.flags &= ~(CF | OF | AF); c.flagsLazy = LOGIC_LAZY; c.lres = r; c.lsize = 31;
+}
+export function lea_GdM(c: Cpu): void {
+  const m = c.fetch8();
+  if (m >= 0xc0) c.undefinedOpcode(0x8d);
+  c.reg32[(m >> 3) & 7] = c.ea(m);
+}
+export function mov_r32_0_Id(c: Cpu): void {
+  c.reg32[0] = c.fetch32();
+}
+export function push_r32_0(c: Cpu): void {
+  const sp = c.spOff(-4);
+  c.wr32(SS, sp, c.reg32[0]!);
+  c.setSp(sp);
+}
+export function pop_r32_0(c: Cpu): void {
+  const v = c.rd32(SS, c.spOff(0));
+  c.setSp(c.spOff(4));
+  c.reg32[0] = v;
+}
+export function mov_r32_1_Id(c: Cpu): void {
+  c.reg32[1] = c.fetch32();
+}
+export function push_r32_1(c: Cpu): void {
+  const sp = c.spOff(-4);
+  c.wr32(SS, sp, c.reg32[1]!);
+  c.setSp(sp);
+}
+export function pop_r32_1(c: Cpu): void {
+  const v = c.rd32(SS, c.spOff(0));
+  c.setSp(c.spOff(4));
+  c.reg32[1] = v;
+}
+export function mov_r32_2_Id(c: Cpu): void {
+  c.reg32[2] = c.fetch32();
+}
+export function push_r32_2(c: Cpu): void {
+  const sp = c.spOff(-4);
+  c.wr32(SS, sp, c.reg32[2]!);
+  c.setSp(sp);
+}
+export function pop_r32_2(c: Cpu): void {
+  const v = c.rd32(SS, c.spOff(0));
+  c.setSp(c.spOff(4));
+  c.reg32[2] = v;
+}
+export function mov_r32_3_Id(c: Cpu): void {
+  c.reg32[3] = c.fetch32();
+}
+export function push_r32_3(c: Cpu): void {
+  const sp = c.spOff(-4);
+  c.wr32(SS, sp, c.reg32[3]!);
+  c.setSp(sp);
+}
+export function pop_r32_3(c: Cpu): void {
+  const v = c.rd32(SS, c.spOff(0));
+  c.setSp(c.spOff(4));
+  c.reg32[3] = v;
+}
+export function mov_r32_4_Id(c: Cpu): void {
+  c.reg32[4] = c.fetch32();
+}
+export function push_r32_4(c: Cpu): void {
+  const sp = c.spOff(-4);
+  c.wr32(SS, sp, c.reg32[4]!);
+  c.setSp(sp);
+}
+export function pop_r32_4(c: Cpu): void {
+  const v = c.rd32(SS, c.spOff(0));
+  c.setSp(c.spOff(4));
+  c.reg32[4] = v;
+}
+export function mov_r32_5_Id(c: Cpu): void {
+  c.reg32[5] = c.fetch32();
+}
+export function push_r32_5(c: Cpu): void {
+  const sp = c.spOff(-4);
+  c.wr32(SS, sp, c.reg32[5]!);
+  c.setSp(sp);
+}
+export function pop_r32_5(c: Cpu): void {
+  const v = c.rd32(SS, c.spOff(0));
+  c.setSp(c.spOff(4));
+  c.reg32[5] = v;
+}
+export function mov_r32_6_Id(c: Cpu): void {
+  c.reg32[6] = c.fetch32();
+}
+export function push_r32_6(c: Cpu): void {
+  const sp = c.spOff(-4);
+  c.wr32(SS, sp, c.reg32[6]!);
+  c.setSp(sp);
+}
+export function pop_r32_6(c: Cpu): void {
+  const v = c.rd32(SS, c.spOff(0));
+  c.setSp(c.spOff(4));
+  c.reg32[6] = v;
+}
+export function mov_r32_7_Id(c: Cpu): void {
+  c.reg32[7] = c.fetch32();
+}
+export function push_r32_7(c: Cpu): void {
+  const sp = c.spOff(-4);
+  c.wr32(SS, sp, c.reg32[7]!);
+  c.setSp(sp);
+}
+export function pop_r32_7(c: Cpu): void {
+  const v = c.rd32(SS, c.spOff(0));
+  c.setSp(c.spOff(4));
+  c.reg32[7] = v;
+}
+export const MOV_R32_ID = [mov_r32_0_Id, mov_r32_1_Id, mov_r32_2_Id, mov_r32_3_Id, mov_r32_4_Id, mov_r32_5_Id, mov_r32_6_Id, mov_r32_7_Id];
+export const PUSH_R32 = [push_r32_0, push_r32_1, push_r32_2, push_r32_3, push_r32_4, push_r32_5, push_r32_6, push_r32_7];
+export const POP_R32 = [pop_r32_0, pop_r32_1, pop_r32_2, pop_r32_3, pop_r32_4, pop_r32_5, pop_r32_6, pop_r32_7];

@@ -14,6 +14,7 @@ const CF = FLAG.CF;
 const OF = FLAG.OF;
 const AF = FLAG.AF;
 const LOGIC_LAZY = FLAG.PF | FLAG.ZF | FLAG.SF;
+const SS = 2;
 ''')
 def body(op, a, b, size, mask):
     # returns lines computing r (masked) from a, b; sets lazy flags
@@ -185,3 +186,43 @@ for kind in ('1', 'CL', 'Ib'):
 more.append('};')
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'alu-fast.ts'), 'a') as f:
     f.write('\n'.join(more) + '\n')
+
+# ---- TEST, LEA, MOV r32,imm32, PUSH/POP r32 (32-bit operand size) ----
+more2 = []
+more2.append('''export function test_EdGd(c: Cpu): void {
+  const m = c.fetch8();
+  const b = c.reg32[(m >> 3) & 7]!;
+  let a: number;
+  if (m >= 0xc0) a = c.reg32[m & 7]!;
+  else {
+    const off = c.ea(m);
+    a = c.rd32(c.eaSeg, off);
+  }
+  c.flags &= ~(CF | OF | AF); c.flagsLazy = LOGIC_LAZY; c.lres = a & b; c.lsize = 31;
+}
+export function test_EAXId(c: Cpu): void {
+  const r = c.reg32[0]! & c.fetch32();
+  c.flags &= ~(CF | OF | AF); c.flagsLazy = LOGIC_LAZY; c.lres = r; c.lsize = 31;
+}
+export function lea_GdM(c: Cpu): void {
+  const m = c.fetch8();
+  if (m >= 0xc0) c.undefinedOpcode(0x8d);
+  c.reg32[(m >> 3) & 7] = c.ea(m);
+}''')
+for r in range(8):
+    more2.append(f'export function mov_r32_{r}_Id(c: Cpu): void {{\n  c.reg32[{r}] = c.fetch32();\n}}')
+    more2.append(f'''export function push_r32_{r}(c: Cpu): void {{
+  const sp = c.spOff(-4);
+  c.wr32(SS, sp, c.reg32[{r}]!);
+  c.setSp(sp);
+}}''')
+    more2.append(f'''export function pop_r32_{r}(c: Cpu): void {{
+  const v = c.rd32(SS, c.spOff(0));
+  c.setSp(c.spOff(4));
+  c.reg32[{r}] = v;
+}}''')
+more2.append('export const MOV_R32_ID = [' + ', '.join(f'mov_r32_{r}_Id' for r in range(8)) + '];')
+more2.append('export const PUSH_R32 = [' + ', '.join(f'push_r32_{r}' for r in range(8)) + '];')
+more2.append('export const POP_R32 = [' + ', '.join(f'pop_r32_{r}' for r in range(8)) + '];')
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'alu-fast.ts'), 'a') as f:
+    f.write('\n'.join(more2) + '\n')
