@@ -16,6 +16,8 @@ import { INPUT, OUTPUT } from '../../../engine/replay/boundary.js';
 import { startReplay } from '../../../engine/replay/session.js';
 import { nativeSha256 } from '../../../engine/host/native-hash.js';
 import type { Cpu } from '../../../engine/cpu/cpu.js';
+import { disassemble } from '../../../engine/cpu/disasm.js';
+import type { SymbolTable } from '../../timeline/symbols.js';
 import type { MarkKind } from '../../tui/controller.js';
 import { OutputLog, SessionController, type DisassembleFn } from '../../tui/session-controller.js';
 import { parseArgs } from '../args.js';
@@ -70,15 +72,14 @@ export async function indexRecording(file: string, images: string[] | undefined,
   log.marks.sort((a, b) => a.icount - b.icount);
 }
 
-/** The engine's disassembler, when the build has one (the TUI shows `db` bytes otherwise). */
-async function loadDisassembler(): Promise<DisassembleFn | null> {
-  try {
-    const mod = (await import(new URL('../../../engine/cpu/disasm.js', import.meta.url).href)) as Record<string, unknown>;
-    const fn = mod['disassemble'];
-    return typeof fn === 'function' ? (fn as DisassembleFn) : null;
-  } catch {
-    return null;
-  }
+/**
+ * The engine's disassembler in the TUI's shape. EIP for relative targets: the
+ * linear address in 32-bit code (flat segments), its low 16 bits in 16-bit
+ * code (CS bases are multiples of 64 KiB in real mode almost always).
+ */
+function tuiDisassembler(symbols: SymbolTable | null): DisassembleFn {
+  const lookup = symbols ? (addr: number): string | null => symbols.format(addr) : null;
+  return (bytes, linAddr, is32) => disassemble(bytes, is32, is32 ? linAddr >>> 0 : linAddr & 0xffff, lookup);
 }
 
 export async function debug(argv: string[], io: CliIo): Promise<number> {
@@ -96,7 +97,7 @@ export async function debug(argv: string[], io: CliIo): Promise<number> {
       else if (kind === OUTPUT.NET_TX) log.mark(m.icount, 'net');
     };
   }
-  const controller = new SessionController(s.session, { title: s.title, log, disassemble: await loadDisassembler() });
+  const controller = new SessionController(s.session, { title: s.title, log, disassemble: tuiDisassembler(s.session.symbols) });
   const React = await import('react');
   const { render } = await import('ink');
   const { App } = await import('../../tui/App.js');
