@@ -19,7 +19,7 @@ import { RewindError, ERR, argError, checkInt } from '../errors.js';
 import type { Machine, RunResult } from '../machine.js';
 import { STOP } from '../device.js';
 import { CheckpointStore, noCheckpoint, type Checkpoint } from '../state/checkpoints.js';
-import { SyncState, type PageHasher } from './sync.js';
+import { SyncState, type Sha256Provider } from './sync.js';
 import { LiveBoundary } from './live-boundary.js';
 import { RecordBoundary } from './record-boundary.js';
 import { ReplayBoundary, type ReplayPosition, type ReplaySource } from './replay-boundary.js';
@@ -38,8 +38,8 @@ export interface RunnerOptions {
   checkpointInterval?: number;
   /** Memory cap for checkpoints in bytes. */
   checkpointCapBytes?: number;
-  /** SHA-256 of a page (the host passes a native one; default: the engine's JS SHA-256). */
-  pageHasher?: PageHasher;
+  /** SHA-256 for SYNC hashing (the host passes a native one, engine/host/native-hash.ts; default: the engine's JS SHA-256). */
+  sha256?: Sha256Provider;
 }
 
 export interface RunnerResult extends RunResult {
@@ -70,7 +70,7 @@ export class Runner {
     this.checkpointInterval = opts.checkpointInterval ?? 0;
     checkInt('checkpoint interval', this.checkpointInterval, 0, Number.MAX_SAFE_INTEGER);
     this.checkpoints = this.checkpointInterval > 0 ? new CheckpointStore<ReplayPosition>(machine, opts.checkpointCapBytes) : null;
-    this.sync = new SyncState(machine, opts.groupShift ?? DEFAULT_GROUP_SHIFT, opts.slots, opts.pageHasher);
+    this.sync = new SyncState(machine, opts.groupShift ?? DEFAULT_GROUP_SHIFT, opts.slots, opts.sha256);
     machine.boundary = boundary;
   }
 

@@ -15,7 +15,7 @@
  * deltas only when a divergence has to be explained.
  */
 import type { Machine } from '../machine.js';
-import { PageDigests, ByteSink, encodeValue, computeStateHash, type ComponentState, type StateValue } from '../state/snapshot.js';
+import { PageDigests, ByteSink, encodeValue, type ComponentState, type StateValue } from '../state/snapshot.js';
 import { Sha256 } from '../state/sha256.js';
 import type { DirtyCursor, PhysMemory } from '../memory/phys-memory.js';
 import { FIELD_ENTRY_BYTES, FIELD_HASH_BYTES, GROUP_ENTRY_BYTES, GROUP_HASH_BYTES, OUT_HASH_BYTES } from './journal.js';
@@ -34,27 +34,36 @@ export function fieldSlots(components: Record<string, ComponentState>): string[]
 }
 
 /**
- * SHA-256 of one 4 KiB page into out[at..at+32). The host may supply a native
- * implementation (engine/host/native-hash.ts): the digest is the same, only
- * faster, and page hashing is most of the cost of a SYNC.
+ * SHA-256, supplied by whoever runs the engine. The engine's own (JS) is the
+ * default; the host may pass a native one (engine/host/native-hash.ts): the
+ * digests are identical, only faster, and hashing RAM digests is most of the
+ * cost of a SYNC.
  */
-export type PageHasher = (page: Uint8Array, out: Uint8Array, at: number) => void;
+export interface Sha256Provider {
+  /** SHA-256 of `data` into out[at..at+32). */
+  digestInto(data: Uint8Array, out: Uint8Array, at: number): void;
+  /** A streaming SHA-256. */
+  create(): { update(data: Uint8Array): unknown; digest(): Uint8Array };
+}
 
 const jsSha = new Sha256();
-export const jsPageHasher: PageHasher = (page, out, at) => {
-  out.set(jsSha.reset().update(page).digest(), at);
+export const jsSha256: Sha256Provider = {
+  digestInto(data, out, at) {
+    out.set(jsSha.reset().update(data).digest(), at);
+  },
+  create: () => new Sha256(),
 };
 
-/** PageDigests refreshed with a chosen hasher, reporting which pages it refreshed (for the RAM group hashes). */
+/** PageDigests refreshed with a chosen SHA-256, reporting which pages it refreshed (for the RAM group hashes). */
 class TrackedPageDigests extends PageDigests {
   private readonly tracker: DirtyCursor;
   private readonly mem: PhysMemory;
-  private readonly pageHasher: PageHasher;
+  private readonly sha256: Sha256Provider;
   lastDirty: Uint32Array = new Uint32Array(0);
-  constructor(memory: PhysMemory, hasher: PageHasher) {
+  constructor(memory: PhysMemory, sha256: Sha256Provider) {
     super(memory);
     this.mem = memory;
-    this.pageHasher = hasher;
+    this.sha256 = sha256;
     this.tracker = memory.createDirtyCursor();
   }
   override refresh(): void {
@@ -63,9 +72,31 @@ class TrackedPageDigests extends PageDigests {
     const mem = this.mem.mem;
     for (let i = 0; i < dirty.length; i++) {
       const off = dirty[i]! << 12;
-      this.pageHasher(mem.subarray(off, off + 4096), this.digests, dirty[i]! * 32);
+      this.sha256.digestInto(mem.subarray(off, off + 4096), this.digests, dirty[i]! * 32);
     }
   }
+}
+
+const STATE_HASH_PREFIX = new TextEncoder().encode('rewind-state-1');
+
+/**
+ * The canonical state hash exactly as computeStateHash (state/snapshot.ts)
+ * defines it, with a chosen SHA-256 (tests check it equals Machine.stateHash()).
+ */
+function stateHashWith(sha256: Sha256Provider, components: Record<string, ComponentState>, pages: PageDigests, sink: ByteSink): Uint8Array {
+  const h = sha256.create();
+  h.update(STATE_HASH_PREFIX);
+  for (const name of Object.keys(components).sort()) {
+    const c = components[name]!;
+    sink.len = 0;
+    encodeValue(sink, name);
+    encodeValue(sink, c.v);
+    encodeValue(sink, c.s);
+    h.update(sink.buf.subarray(0, sink.len));
+  }
+  pages.refresh();
+  h.update(pages.digests);
+  return h.digest();
 }
 
 export interface SyncValues {
@@ -74,12 +105,6 @@ export interface SyncValues {
   fieldHashes: Uint8Array;
   /** GROUP_HASH_BYTES per RAM group. */
   groupHashes: Uint8Array;
-}
-
-function hexToBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length >>> 1);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(i * 2, 2), 16);
-  return out;
 }
 
 export class SyncState {
@@ -93,15 +118,19 @@ export class SyncState {
   private readonly fieldHashes: Uint8Array;
   private readonly sha = new Sha256();
   private readonly sink = new ByteSink();
+  private readonly groupScratch = new Uint8Array(32);
   /** Hash of a group of all-zero pages. */
   readonly zeroGroupHash: Uint8Array;
 
-  constructor(machine: Machine, groupShift: number, slots?: string[], pageHasher: PageHasher = jsPageHasher) {
+  private readonly sha256: Sha256Provider;
+
+  constructor(machine: Machine, groupShift: number, slots?: string[], sha256: Sha256Provider = jsSha256) {
+    this.sha256 = sha256;
     this.machine = machine;
     this.groupShift = groupShift;
     this.slots = slots ?? fieldSlots(machine.registry.save());
     this.slots.forEach((s, i) => this.slotIndex.set(s, i));
-    this.digests = new TrackedPageDigests(machine.memory, pageHasher);
+    this.digests = new TrackedPageDigests(machine.memory, sha256);
     const pages = machine.memory.ramPages;
     this.groupCount = Math.ceil(pages / 2 ** groupShift);
     this.groupHashes = new Uint8Array(this.groupCount * GROUP_HASH_BYTES);
@@ -116,8 +145,8 @@ export class SyncState {
     const per = 2 ** this.groupShift;
     const first = g * per;
     const last = Math.min(first + per, this.machine.memory.ramPages);
-    const d = this.sha.reset().update(this.digests.digests.subarray(first * 32, last * 32)).digest();
-    this.groupHashes.set(d.subarray(0, GROUP_HASH_BYTES), g * GROUP_HASH_BYTES);
+    this.sha256.digestInto(this.digests.digests.subarray(first * 32, last * 32), this.groupScratch, 0);
+    this.groupHashes.set(this.groupScratch.subarray(0, GROUP_HASH_BYTES), g * GROUP_HASH_BYTES);
   }
 
   private hashValue(v: StateValue, out: Uint8Array, at: number): void {
@@ -130,7 +159,7 @@ export class SyncState {
   /** Computes the sync values of the machine now. The returned arrays are live tables: copy to keep. */
   compute(): SyncValues {
     const comps = this.machine.registry.save();
-    const stateHash = hexToBytes(computeStateHash(comps, this.digests));
+    const stateHash = stateHashWith(this.sha256, comps, this.digests, this.sink);
     const dirty = this.digests.lastDirty;
     let lastGroup = -1;
     for (let i = 0; i < dirty.length; i++) {

@@ -1,6 +1,6 @@
 /**
- * A PC assembled from the real CPU and devices for record/replay tests, until
- * engine/pc.ts (the lead's createPc) exists: PIC (acknowledging for the CPU),
+ * A whole PC for record/replay tests: engine/pc.ts's createPc when it exists,
+ * else one assembled from the real CPU and devices: PIC (acknowledging for the CPU),
  * PIT, COM1, RTC and the debug ports, with a guest ROM as the BIOS. Imported
  * dynamically so this builds before those modules do; returns null with a
  * reason when something is missing.
@@ -27,6 +27,15 @@ async function get(rel: string, name: string): Promise<unknown> {
 }
 
 export async function loadMiniPc(): Promise<{ create: MiniPcFactory | null; missing: string }> {
+  // The lead's PC assembly when it exists.
+  if (existsSync(join(built, 'engine/pc.js'))) {
+    try {
+      const createPc = (await get('engine/pc.js', 'createPc')) as (c: MachineConfig & { nic?: boolean }, d: { boundary: Boundary }, spec: { kind: 'bios'; image: Uint8Array }) => { machine: Machine };
+      return { create: (image, boundary, config) => createPc({ ...config, nic: false }, { boundary }, { kind: 'bios', image }).machine, missing: '' };
+    } catch (e) {
+      return { create: null, missing: (e as Error).message };
+    }
+  }
   try {
     const Cpu = (await get('engine/cpu/cpu.js', 'Cpu')) as Ctor<CpuCore & { intAck: InterruptAcknowledge }>;
     const Pic = (await get('engine/devices/pic8259.js', 'Pic8259')) as Ctor<Device & InterruptAcknowledge>;

@@ -44,10 +44,10 @@ test('a recording replays exactly: outputs, every SYNC, END and the final state 
 });
 
 test('a native page hasher gives the same SYNC hashes as the engine SHA-256', async () => {
-  const { nativePageHasher } = await import('../../../engine/host/native-hash.js');
+  const { nativeSha256 } = await import('../../../engine/host/native-hash.js');
   const a = createToyPc(new ScriptedBoundary());
   const sinkA = new MemorySink();
-  const recA = startRecording(a.m, sinkA, { bootWallMs: BOOT_MS, syncShift: 12, pageHasher: nativePageHasher });
+  const recA = startRecording(a.m, sinkA, { bootWallMs: BOOT_MS, syncShift: 12, sha256: nativeSha256 });
   recA.runner.run(100_000);
   recA.runner.finishRecording();
   const j = decodeJournal(sinkA.bytes());
