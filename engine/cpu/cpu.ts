@@ -129,7 +129,15 @@ export class Cpu implements CpuCore {
   // ---- run state ----
   icount = 0;
   halted = false;
-  stopRequested = false;
+  private stopFlag = false;
+  /** Set (by a device, the machine or a debugger) to make run() return at the next instruction boundary. */
+  get stopRequested(): boolean {
+    return this.stopFlag;
+  }
+  set stopRequested(v: boolean) {
+    this.stopFlag = v;
+    if (v) this.eventsPending = true;
+  }
   private intrLine = false;
   private nmiLine = false;
   nmiBlocked = false;

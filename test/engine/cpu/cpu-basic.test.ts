@@ -313,3 +313,18 @@ test('an interrupt between REP iterations resumes the string instruction exactly
   for (let i = 0; i < 50; i++) assert.equal(t.m.memory.read8(0x30000 + i), 0x80 + i);
   assert.equal(t.cpu.icount, 4 + 50 + 2 + 1);
 });
+
+test('a stop requested by a device during an instruction ends run() at the next boundary', { skip }, () => {
+  const t = protectedMode(asm(`
+    mov al, 1
+    out 0xf4, al
+    inc ebx
+    inc ebx
+    jmp $
+  `));
+  t.m.ports.register(0xf4, 1, 'test-exit', { write8: () => t.m.requestStop('exit', 'test', 0) });
+  const r = t.m.run(1000);
+  assert.equal(r.reason, 'exit');
+  assert.equal(t.cpu.icount, 2);
+  assert.equal(t.cpu.reg32[3], 0);
+});
