@@ -78,8 +78,8 @@ test('demo: a byte arriving between main_loop.check and main_loop.reset_head is 
     if (eip() === drained) windowIcount = probe.icount;
   }
   assert.ok(windowIcount > later, 'the main loop never reached main_loop.drained after a timer tick');
-  // The same run, plus 'b' timed so that its interrupt comes 100 instructions into the window.
-  const bAt = windowIcount + 100 - lineDelay;
+  // The same run, plus 'b' timed so that its interrupt comes 3 instructions into the window.
+  const bAt = windowIcount + 3 - lineDelay;
   const inputs = [serialInput(first, 'a'), serialInput(bAt, 'b'), ...typed(windowIcount + 1_000_000, 200_000, 'c\rquit\r')];
   const run = runGuest(guestImage('demo'), { maxInstructions: 30_000_000, inputs });
   assert.match(run.serial, /echo: ac {2}\(2 chars/, describeRun('demo', run)); // the 'b' vanished
