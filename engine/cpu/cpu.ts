@@ -1520,6 +1520,20 @@ export class Cpu implements CpuCore {
     }
   }
 
+  /** I/O breakpoints (DR7 R/W = 10b with CR4.DE): a trap after the instruction. */
+  private ioBreakpoints(port: number, size: number): void {
+    const dr7 = this.dr[7]!;
+    for (let i = 0; i < 4; i++) {
+      if (!((dr7 >>> (i * 2)) & 3) || ((dr7 >>> (16 + i * 4)) & 3) !== 2) continue;
+      const len = ((dr7 >>> (18 + i * 4)) & 3) + 1;
+      const a = this.dr[i]! & 0xffff & ~(len - 1);
+      if (port + size - 1 >= a && port <= a + len - 1) {
+        this.pendingDbTrap |= 1 << i;
+        this.eventsPending = true;
+      }
+    }
+  }
+
   /** Recomputes whether the TLB may be filled (debug hooks and data breakpoints need every access). */
   updateDebugState(): void {
     const dr7 = this.dr[7]!;
@@ -1823,6 +1837,7 @@ export class Cpu implements CpuCore {
 
   /** I/O permission: CPL > IOPL (or v86) consults the TSS bitmap; #GP(0) if denied. */
   checkIo(port: number, size: number): void {
+    if ((this.dr[7]! & 0xff) !== 0 && this.cr4 & CR4.DE) this.ioBreakpoints(port, size);
     if (!(this.cr0 & CR0.PE)) return;
     if (!(this.flags & FLAG.VM) && this.cpl <= this.iopl) return;
     const t32 = (this.trAttr & 0xf) === 0x9 || (this.trAttr & 0xf) === 0xb;

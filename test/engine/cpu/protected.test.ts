@@ -361,3 +361,25 @@ test('EFLAGS: POPF at CPL 3 cannot change IOPL or IF', { skip }, () => {
   assert.equal(t.cpu.reg32[0]! & (FLAG.IOPL | FLAG.IF), 0);
   void SEG;
 });
+
+test('I/O breakpoint (CR4.DE, DR7 R/W=10) traps after the OUT', { skip }, () => {
+  const t = protectedMode(asm(`
+    mov eax, cr4
+    or eax, 8
+    mov cr4, eax
+    mov eax, 0x80
+    mov dr1, eax
+    mov eax, 0x00200004     ; L1, R/W1 = 10b, LEN1 = 1 byte
+    mov dr7, eax
+    out 0x80, al
+    mov ebx, 1
+    hlt
+  `, 32, 0x10000));
+  t.m.memory.writeBytes(0x18000, asm('mov esi, [esp]\nhlt', 32, 0x18000));
+  setGate(t, EXC.DB, 0x18000);
+  runToHlt(t);
+  assert.equal(t.cpu.lastException, EXC.DB);
+  assert.equal(t.cpu.dr[6]! & 2, 2);
+  assert.equal(t.cpu.reg32[3], 0, 'trap taken before the next instruction');
+  assert.equal(t.m.memory.read8(t.cpu.reg32[6]!), 0xbb, 'saved EIP is the instruction after OUT');
+});
