@@ -50,10 +50,12 @@ export function journalEnd(c: JournalContents): number {
  * `between` after each (progress, output flushing, pacing; it may wait).
  * Returns the last result: journalEnd, UNTIL, or a guest stop.
  */
-export async function replayLoop(runner: Runner, until: number, between: () => Promise<void> | void, chunk = 4_000_000): Promise<RunnerResult> {
+export async function replayLoop(runner: Runner, until: number, between: () => Promise<void> | void, chunk = 4_000_000, stopped: () => string | null = () => null): Promise<RunnerResult> {
   for (;;) {
     const r = runner.run(chunk, until);
     await between();
+    const why = stopped();
+    if (why !== null && !r.journalEnd) return { reason: STOP.REQUESTED, detail: why, exitCode: 0, journalEnd: false };
     if (r.journalEnd) return r;
     if (r.reason === STOP.BUDGET) continue;
     if (r.reason === STOP.UNTIL && runner.machine.icount < until) continue;

@@ -21,6 +21,7 @@ import { REPLAY_OPTIONS, expandShort } from '../options.js';
 import { OutputRouter, parseSerialSpec, summaryLine, describeStop } from '../output.js';
 import { checkIcountInJournal, journalEnd, machineForJournal, openJournal, replayLoop } from '../journal-open.js';
 import { runLive } from '../live-run.js';
+import { withSignals } from '../../../engine/host/terminal.js';
 import { headerImages, headerMachine, type MachineSetup } from '../machine-setup.js';
 import type { Pc } from '../../../engine/pc.js';
 
@@ -72,8 +73,9 @@ export async function replay(argv: string[], io: CliIo): Promise<number> {
   const t0 = Date.now();
   const g0 = m.clock.nowNs(m.icount);
   let r;
+  let interrupted: string | null = null;
   try {
-    r = await replayLoop(rp.runner, stopAt, async () => {
+    r = await withSignals(io.signals, (sig) => (interrupted = `interrupted by ${sig}`), () => replayLoop(rp.runner, stopAt, async () => {
       router.flush();
       progress.update(() => `replaying ${j.path}: icount ${commas(m.icount)} of ${commas(end)} (${((100 * (m.icount - startIcount)) / Math.max(1, end - startIcount)).toFixed(0)}%)`);
       if (opts['realtime'] === true) {
@@ -82,7 +84,7 @@ export async function replay(argv: string[], io: CliIo): Promise<number> {
       } else {
         await new Promise<void>((res) => setImmediate(res));
       }
-    }, opts['realtime'] === true ? 200_000 : 4_000_000);
+    }, opts['realtime'] === true ? 200_000 : 4_000_000, () => interrupted));
   } catch (e) {
     progress.clear();
     router.close();
@@ -112,6 +114,7 @@ export async function replay(argv: string[], io: CliIo): Promise<number> {
   let verdict: string;
   if (b.endVerified) verdict = `reproduced the recording: ${b.syncsVerified} SYNC checks and the final state ${toHex(c.end!.stateHash).slice(0, 16)}... match`;
   else if (r.reason === STOP.REQUESTED && router.matched) verdict = `stopped on --until-serial, ${b.syncsVerified} SYNC checks passed`;
+  else if (interrupted !== null) verdict = `replay stopped early, ${b.syncsVerified} SYNC checks passed`;
   else if (until !== undefined) verdict = `stopped at --until ${until}, ${b.syncsVerified} SYNC checks passed`;
   else verdict = `end of a partial journal (no END record), ${b.syncsVerified} SYNC checks passed`;
   if (!quiet) {
@@ -127,7 +130,7 @@ export async function replay(argv: string[], io: CliIo): Promise<number> {
       }),
     );
   }
-  return 0;
+  return interrupted !== null ? 130 : 0;
 }
 
 /** Leaves the journal here and continues live, recording a branch if -o was given. */
