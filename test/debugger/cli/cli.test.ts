@@ -173,6 +173,9 @@ test('record -> replay: typed serial input is journaled; the replay prints the s
   assert.match(miss.stderr, /image demo\.rom not found .*give --image demo\.rom=PATH/);
   const given = await runCli(['replay', lost, '--image', `demo.rom=${ROM('demo')}`, '--serial', 'none']);
   assert.equal(given.code, 0, given.stderr);
+  copyFileSync(ROM('demo'), join(other, 'demo.rom'));
+  const beside = await runCli(['replay', lost, '--serial', 'none']);
+  assert.equal(beside.code, 0, `an image of the recorded name beside the journal is found: ${beside.stderr}`);
   const wrong = await runCli(['replay', lost, '--image', `demo.rom=${ROM('rm-alu')}`]);
   assert.equal(wrong.code, 1);
   assert.match(wrong.stderr, /image demo\.rom does not match the recording/);
