@@ -3,6 +3,14 @@
 import { RewindError, ERR } from '../../engine/errors.js';
 import { main, EXIT } from './main.js';
 
+// A reader that goes away (`rewind info x | head`) is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

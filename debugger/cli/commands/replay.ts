@@ -116,7 +116,11 @@ export async function replay(argv: string[], io: CliIo): Promise<number> {
   else if (r.reason === STOP.REQUESTED && router.matched) verdict = `stopped on --until-serial, ${b.syncsVerified} SYNC checks passed`;
   else if (interrupted !== null) verdict = `replay stopped early, ${b.syncsVerified} SYNC checks passed`;
   else if (until !== undefined) verdict = `stopped at --until ${until}, ${b.syncsVerified} SYNC checks passed`;
-  else verdict = `end of a partial journal (no END record), ${b.syncsVerified} SYNC checks passed`;
+  else if (c.end !== null) {
+    // The guest stopped (or the replay ended) short of the END record: this build does not reproduce the recording.
+    io.stderr.write(`rewind: the replay stopped at icount ${m.icount} (${r.reason}${r.detail ? `: ${r.detail}` : ''}) before the END record at icount ${c.end.icount}: this build does not reproduce the recording (${b.syncsVerified} SYNC checks passed)\n`);
+    return 1;
+  } else verdict = `end of a partial journal (no END record), ${b.syncsVerified} SYNC checks passed`;
   if (!quiet) {
     io.stderr.write(
       summaryLine({
