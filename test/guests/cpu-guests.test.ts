@@ -24,7 +24,7 @@ const GUESTS: [string, string, number][] = [
   ['pm-v86', 'virtual-8086: IRET entry, INT n to ring 0 with the v86 frame, IOPL-sensitive instructions, I/O without bitmap', 2_000_000],
   ['pm-align', 'alignment check: #AC(0) at CPL 3 with CR0.AM and EFLAGS.AC for misaligned accesses, and only then', 2_000_000],
   ['pm-x87', 'x87 from a guest: FNINIT state, stores, rounding modes, FCOMI/FCMOV, stack overflow, #NM, #MF with CR0.NE=1, IRQ13 with NE=0', 2_000_000],
-  ['pm-debug', 'debug: TF single-step, DR0-DR3 execute/write/read-write breakpoints with RF, DR7.GD', 2_000_000],
+  ['pm-debug', 'debug: TF single-step, DR0-DR2 execute/write/read-write breakpoints with RF, DR7.GD', 2_000_000],
 ];
 
 for (const [name, what, budget] of GUESTS) {
