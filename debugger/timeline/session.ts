@@ -1135,6 +1135,8 @@ export class Session {
       const linQ = this.linearPc();
       const cq = this.classifyAt(linQ);
       const cameBack = q.sub > 0 || cq.kind === INSN.RET || cq.kind === INSN.IRET || (cq.kind === INSN.REP && ((linQ + cq.length) >>> 0) === linS);
+      // The CALL's stack pointer: ours, less what a RET imm16 released (stdcall).
+      const callEsp = cq.kind === INSN.RET && !cq.far ? (espS - cq.retImm) >>> 0 : espS;
       if (!cameBack) return this.stop('step', 'reverse', prev, leftBranch);
       // Find the instruction at our level that this excursion came from: a
       // CALL/INT/REP whose next instruction is here, or this instruction
@@ -1146,8 +1148,8 @@ export class Session {
           if (t.readReg(REG.SS) !== ssS) return false;
           const esp = t.readReg(REG.ESP) >>> 0;
           if (lin === linS && esp === espS) return true; // interrupted here
-          if (esp !== espS) return false;
           const c = this.classifyAt(lin);
+          if (esp !== (c.kind === INSN.CALL ? callEsp : espS)) return false;
           return (c.kind === INSN.CALL || c.kind === INSN.INT || c.kind === INSN.REP) && ((lin + c.length) >>> 0) === linS;
         };
         // Interrupted before any instruction ran here (a halted CPU woken by an
@@ -1170,7 +1172,12 @@ export class Session {
         return p.finish();
       };
       const r = await this.scanBack(q, makeProbe, opts);
-      if (r === null || r === 'cancelled') return this.reverseResult(r === null ? null : 'cancelled', leftBranch);
+      if (r === 'cancelled') return this.reverseResult('cancelled', leftBranch);
+      if (r === null) {
+        // No instruction at our level found (an unusual stack switch): a plain reverse step.
+        this.seekPos(q);
+        return this.stop('step', 'reverse', null, leftBranch);
+      }
       // Interrupted while halted: the instruction at our level is the HLT before the idle span.
       if (t.halted) return this.reverseResult(await this.scanBack(this.position, () => this.anyPositionProbe(), opts, this.position.icount - 1), leftBranch);
       // A REP found this way is its last iteration: go back to its first.

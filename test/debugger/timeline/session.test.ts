@@ -511,3 +511,25 @@ test('conditional watchpoints are judged at instruction boundaries: after the ac
   await s2.continue();
   assert.equal(s2.readMemory(COUNTER, 1)[0], 6, 'values 2 and 4 ignored');
 });
+
+test('reverse-next over a call whose RET releases arguments (stdcall ret n)', async () => {
+  const { m } = newSession();
+  // push 7 ; call f ; nop ; hlt ... f: ret 4
+  const code = [0x6a, 0x07, 0xe8, 0x02, 0x00, 0x00, 0x00, 0x90, 0xf4, 0xc2, 0x04, 0x00];
+  // The toy has no PUSH imm8: use push eax (50) instead, same shape.
+  code.splice(0, 2, 0x50, 0x90);
+  m.mem.set(code, 0x3000);
+  m.writeReg(REG.EIP, 0x3000);
+  m.checkpoints.clear();
+  m.takeCheckpoint();
+  const s2 = new Session(m, { yieldFn: syncYield, chunk: 64, denseInterval: 128 });
+  await s2.step(); // push eax
+  await s2.step(); // nop
+  const atCall = s2.position;
+  const esp = m.readReg(REG.ESP);
+  await s2.next();
+  assert.equal(s2.linearPc(), 0x3007, 'next over the call');
+  assert.equal(m.readReg(REG.ESP), (esp + 4) >>> 0, 'ret 4 released the argument');
+  await s2.reverseNext();
+  assert.deepEqual(s2.position, atCall, 'reverse-next lands on the call');
+});

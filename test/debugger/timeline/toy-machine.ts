@@ -468,6 +468,12 @@ export class ToyMachine implements DebugTarget {
       case 0xc3:
         r[REG.EIP] = this.pop();
         return;
+      case 0xc2: {
+        const n = m[eip + 1]! | (m[eip + 2]! << 8);
+        r[REG.EIP] = this.pop();
+        r[REG.ESP] = r[REG.ESP]! + n;
+        return;
+      }
       case 0xe9:
         r[REG.EIP] = eip + 5 + this.rd32(eip + 1);
         return;
