@@ -71,6 +71,9 @@ test('usage mistakes: one line naming the problem, exit status 2; unreadable or 
     [['snapshot', 'save', junk], /snapshot save needs --at ICOUNT/, 2],
     [['test', dir], /no journals \(\*\.rwj\) found/, 2],
     [['test', join(dir, 'nothing-here')], /no such file or folder/, 2],
+    [['debug', join(dir, 'x.rwj')], /rewind debug needs a terminal/, 1],
+    [['gdb', junk, '--port', '70000'], /--port must be between 0 and 65535/, 2],
+    [['demo', 'extra'], /demo takes no arguments/, 2],
   ];
   for (const [argv, re, code] of cases) {
     const r = await runCli(argv);
