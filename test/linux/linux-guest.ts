@@ -60,6 +60,9 @@ export const LINUX_TEST_CMDLINE = `${LINUX_CMDLINE} cryptomgr.notests`;
 export const LINUX_READY = 'rewind-guest-ready';
 /** The shell prompt (PS1='rewind:\w# ' in /root; busybox ash does not abbreviate $HOME). */
 export const LINUX_PROMPT = 'rewind:/root# ';
+const MARKER_MAX = Math.max(LINUX_READY.length, LINUX_PROMPT.length);
+/** Width of the serial "terminal" (busybox's line editor wraps its echo there: no TIOCGWINSZ on a serial line). */
+const TERM_COLS = 80;
 /** Guest RAM for the Linux tests and benchmark (as QEMU's -m 128). */
 export const LINUX_RAM = 128 << 20;
 /** A fixed wall-clock time at power-on, so virtual-clock runs are reproducible. */
@@ -133,6 +136,9 @@ export class LinuxGuest {
   readonly tx: TxFrame[] = [];
   /** Called with every transmitted frame (e.g. to send it to the UDP backend). */
   onTx: (frame: Uint8Array) => void = () => {};
+  /** Icount at which COM1 completed the ready marker and then the first prompt (-1: not yet). */
+  readyIcount = -1;
+  promptIcount = -1;
   /** Set when recording or replaying: runs go through the Runner. */
   recording: Recording | null = null;
   replay: Replay | null = null;
@@ -147,12 +153,22 @@ export class LinuxGuest {
       this.pc.boot({ kind: 'linux', image: images.kernel, initrd: images.initrd, cmdline: opts.cmdline ?? LINUX_TEST_CMDLINE, name: 'vmlinuz' });
     }
     this.pc.machine.onOutput = (kind, target, data) => {
-      if (kind === OUTPUT.SERIAL && target === 0) this.text += Buffer.from(data).toString('latin1');
+      if (kind === OUTPUT.SERIAL && target === 0) {
+        this.text += Buffer.from(data).toString('latin1');
+        if (this.promptIcount < 0) this.noteMarkers(data.length);
+      }
       else if (kind === OUTPUT.NET_TX) {
         this.tx.push({ icount: this.pc.machine.icount, frame: data.slice() });
         this.onTx(data);
       }
     };
+  }
+
+  private noteMarkers(added: number): void {
+    const tailFrom = Math.max(0, this.text.length - added - MARKER_MAX);
+    if (this.readyIcount < 0) {
+      if (this.text.indexOf(LINUX_READY, tailFrom) >= 0) this.readyIcount = this.icount;
+    } else if (this.text.indexOf(LINUX_PROMPT, tailFrom) >= 0) this.promptIcount = this.icount;
   }
 
   get icount(): number {
@@ -209,7 +225,10 @@ export class LinuxGuest {
     this.type(`${cmd}\n`);
     if (!this.runUntil(`\n${LINUX_PROMPT}`, this.icount + maxInstructions, from)) throw new Error(`no prompt after ${JSON.stringify(cmd)}; console tail: ${JSON.stringify(this.text.slice(-400))}`);
     const out = this.text.slice(from);
-    const body = out.slice(out.indexOf('\n') + 1); // drop the echoed command
+    // Drop the echoed command: one line per TERM_COLS columns after the prompt.
+    let at = 0;
+    for (let lines = Math.floor((LINUX_PROMPT.length + cmd.length) / TERM_COLS) + 1; lines > 0; lines--) at = out.indexOf('\n', at) + 1;
+    const body = out.slice(at);
     return body.slice(0, body.lastIndexOf(LINUX_PROMPT)).replace(/\r/g, '');
   }
 
@@ -252,13 +271,11 @@ export function bootToPrompt(images: LinuxImages, cmdline = LINUX_TEST_CMDLINE):
   }
   const g = new LinuxGuest(images, { cmdline });
   const rec = g.startRecording();
-  let readyIcount = -1;
-  if (g.runUntil(LINUX_READY, LINUX_MAX_BOOT_ICOUNT)) readyIcount = g.icount;
-  else throw new Error(`Linux did not reach ${LINUX_READY} in ${LINUX_MAX_BOOT_ICOUNT} instructions; console tail: ${JSON.stringify(g.text.slice(-600))}`);
+  if (!g.runUntil(LINUX_READY, LINUX_MAX_BOOT_ICOUNT)) throw new Error(`Linux did not reach ${LINUX_READY} in ${LINUX_MAX_BOOT_ICOUNT} instructions; console tail: ${JSON.stringify(g.text.slice(-600))}`);
   if (!g.runUntil(LINUX_PROMPT, LINUX_MAX_BOOT_ICOUNT, g.text.indexOf(LINUX_READY))) throw new Error(`no shell prompt; console tail: ${JSON.stringify(g.text.slice(-600))}`);
   // Let the shell settle in its read() (the CPU halts waiting for input).
   g.runUntil('\u0000never', g.icount + 20_000_000);
-  const promptIcount = g.icount;
+  const { readyIcount, promptIcount } = g;
   void rec;
   const journal = g.finishRecording();
   const snapshot = g.pc.machine.snapshot();
