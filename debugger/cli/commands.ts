@@ -122,7 +122,7 @@ export const COMMANDS: Command[] = [
         ['rewind debug FILE [--symbols FILE]', 'rewind debug [IMAGE] [run options] [--symbols FILE]'],
         'Opens the time-travel debugger (registers, disassembly, memory, stack, serial console, timeline) on a recording, or on a live run that is recorded as it goes. Press ? inside for the keys.',
         [['Options', DEBUG_OPTIONS]],
-        ['rewind debug recordings/demo.rwj', 'rewind debug fixtures/guests/demo.rom --clock virtual'],
+        ['rewind debug recordings/demo.rwj', 'rewind debug recordings/demo.rwj --at end', 'rewind debug fixtures/guests/demo.rom --clock virtual -o live.rwj'],
       ),
     run: async (a, io) => (await import('./commands/debug.js')).debug(a, io),
   },
@@ -158,6 +158,7 @@ export const TEST_OPTIONS: OptSpec[] = [
   { name: 'verbose', type: 'bool', help: 'say which checks passed too' },
 ];
 export const DEBUG_OPTIONS: OptSpec[] = [
+  { name: 'at', type: 'string', arg: 'ICOUNT|end', help: 'start at this instruction count (or the end of the recording)' },
   { name: 'symbols', type: 'string', arg: 'FILE', help: 'symbols (ELF or nm/System.map; default IMAGE.sym/.elf beside the image)' },
   { name: 'image', type: 'list', arg: 'NAME=PATH', help: 'where to find an image the journal names' },
   { name: 'output', type: 'string', arg: 'FILE', help: 'live: write the recording to FILE (-o) as it runs' },
