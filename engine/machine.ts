@@ -114,7 +114,7 @@ export class Machine implements InputSink, Snapshotable {
       registerInput: (kind, target, handler) => this.onInput(kind, target, handler),
       requestReset: (reason) => {
         this.resetPending = reason;
-        this.cpu.stopRequested = true;
+        this.endCpuSlice();
       },
     };
     this.cpu = deps.createCpu(this);
@@ -128,10 +128,7 @@ export class Machine implements InputSink, Snapshotable {
     // A device that arms a deadline inside the running slice (the guest
     // programs a timer) must end the slice in time for it.
     this.scheduler.onEarlierDeadline = (due) => {
-      if (due < this.runningSliceEnd) {
-        if (this.cpu.endSlice) this.cpu.endSlice();
-        else this.cpu.stopRequested = true;
-      }
+      if (due < this.runningSliceEnd) this.endCpuSlice();
     };
     this.inputHandlers.set(INPUT.HOST_CLOCK, (ev) => this.clock.rebase(ev.icount, ev.value));
   }
@@ -172,7 +169,13 @@ export class Machine implements InputSink, Snapshotable {
       this.stopDetail = detail;
       this.exitCode = exitCode;
     }
-    this.cpu.stopRequested = true;
+    this.endCpuSlice();
+  }
+
+  /** Makes the CPU return at the next instruction boundary, even from its fast loop. */
+  private endCpuSlice(): void {
+    if (this.cpu.endSlice) this.cpu.endSlice();
+    else this.cpu.stopRequested = true;
   }
 
   /** Power-on / hard reset of CPU and devices. RAM is kept, as on a warm reset. */
