@@ -455,6 +455,8 @@ export class MachineTarget implements DebugTarget {
     // that a stop at a handler's entry happens before its first instruction.
     cpu.debugHooks = active && (probe.code === null || probe.code.size > 0 || probe.memory || (probe.events & (EV_DELIVERY | EV.MODE)) !== 0) ? this.hooks : null;
     this.needAccess = active && probe.memory;
+    // Whether the TLB may fill depends on this probe (not only on hooks being set): re-evaluate now.
+    cpu.updateDebugState();
     m.ports.onAccess = active && (probe.events & EV.IO) !== 0 ? this.onPort : null;
     let reason: string;
     let detail: string;
@@ -478,7 +480,7 @@ export class MachineTarget implements DebugTarget {
       cpu.debugHooks = null;
       this.needAccess = false;
       m.ports.onAccess = null;
-      // Back to TLB fills for plain runs (the CPU only re-evaluates this when hooks are set).
+      // Back to TLB fills for plain runs.
       if (cpu.noTlbFill) cpu.updateDebugState();
     }
     switch (reason) {

@@ -228,3 +228,26 @@ test('dev-pit: timer interrupts, HLT and idle spans; reverse-step walks back acr
   assert.equal(r.point, p);
   assert.deepEqual(s.position, ints[ints.length - 1]);
 });
+
+test('probes switch the CPU between TLB fills and access reporting correctly, in any order', { skip }, () => {
+  const engine = load.engine!;
+  const t = target(engine, 'pm-exceptions', journal(engine, 'pm-exceptions'));
+  const count = (): number => {
+    let n = 0;
+    t.seek(t.historyStart);
+    t.run(t.historyEnd, probe({ memory: true, onAccess: () => (n++, false) }));
+    return n;
+  };
+  const want = count();
+  assert.ok(want > 1000, `accesses: ${want}`);
+  // A breakpoint probe (TLB kept), a plain run, then a memory probe again.
+  t.seek(t.historyStart);
+  t.run(t.historyEnd, probe({ code: new Set([0x12345]) }));
+  assert.equal(count(), want, 'after a breakpoint probe');
+  t.seek(t.historyStart);
+  t.run(t.historyEnd, null);
+  assert.equal(count(), want, 'after a plain run');
+  t.seek(t.historyStart);
+  t.run(t.historyEnd, probe({ code: null }));
+  assert.equal(count(), want, 'after an every-instruction probe');
+});
