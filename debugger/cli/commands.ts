@@ -155,7 +155,7 @@ export const SNAPSHOT_OPTIONS: OptSpec[] = [
 ];
 export const TEST_OPTIONS: OptSpec[] = [
   { name: 'jobs', type: 'int', arg: 'N', help: 'replays in parallel (default: CPU cores)', min: 1, max: 256 },
-  { name: 'verbose', type: 'bool', help: 'say which checks passed too' },
+  { name: 'verbose', type: 'bool', help: 'list the checks made for each recording' },
 ];
 export const DEBUG_OPTIONS: OptSpec[] = [
   { name: 'at', type: 'string', arg: 'ICOUNT|end', help: 'start at this instruction count (or the end of the recording)' },

@@ -11,6 +11,7 @@ import { parseArgs } from '../args.js';
 import { INFO_OPTIONS } from '../commands.js';
 import { commas, formatNs, type CliIo } from '../io.js';
 import { journalEnd, openJournal } from '../journal-open.js';
+import { describeExpectations, expectPath, readExpectations } from '../expect.js';
 
 /** Guest time at the end of a journal, following its host-clock readings as the guest clock does. */
 export function guestDurationNs(c: JournalContents): number {
@@ -99,6 +100,8 @@ export async function info(argv: string[], io: CliIo): Promise<number> {
     `syncs        ${commas(c.syncs.length)} (every 2^${h.syncShift} instructions)`,
     `final state  ${c.end ? toHex(c.end.stateHash) : 'unknown (no END record)'}`,
   ];
+  const exp = readExpectations(expectPath(j.path));
+  if (exp) lines.push(`expectations ${describeExpectations(exp).join(' ') || 'none'} (${expectPath(j.path)})`);
   io.stdout.write(lines.join('\n') + '\n');
   return 0;
 }

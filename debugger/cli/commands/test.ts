@@ -94,6 +94,10 @@ export async function testCommand(argv: string[], io: CliIo): Promise<number> {
         ? `${commas(x.icount)} instructions, ${x.syncs} syncs${x.checked.length ? `, ${x.checked.join(' ')}` : ''}, ${(x.ms / 1000).toFixed(1)} s`
         : x.failure!;
       io.stdout.write(`${x.ok ? 'PASS' : 'FAIL'}  ${show(x.path)}  ${detail}\n`);
+      if (opts['verbose'] === true) {
+        io.stdout.write(`      replay: ${x.syncs} SYNC checks${x.ok ? ', final state and output hash match' : ''}\n`);
+        for (const c of x.checked) io.stdout.write(`      expect ${c}${x.ok ? ': ok' : ''}\n`);
+      }
     }
     progress.update(`rewind test: ${done} of ${files.length} recordings checked (${jobs} at a time)`, true);
   });
