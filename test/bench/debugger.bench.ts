@@ -115,6 +115,14 @@ export async function bench(): Promise<BenchResult[]> {
   session.removePoint(bp.id);
   out.push({ name: `debugger: reverse-continue over ${((end - r.position.icount) / 1e6).toFixed(1)}M instructions (${label})`, value: Number(seconds.toFixed(2)), unit: 's' });
   out.push({ name: `debugger: reverse-continue scan rate (${label})`, value: Number(((end - r.position.icount) / seconds / 1e6).toFixed(1)), unit: 'M instructions/s' });
+  // The same distance with a write watchpoint that never fires (every access is checked).
+  session.seek(end);
+  const wp = session.addPoint({ type: 'watch', addr: 0x01f00000, length: 4, access: 'write' });
+  const w0 = nowMs();
+  const rw = await session.reverseContinue();
+  const wsecs = (nowMs() - w0) / 1000;
+  session.removePoint(wp.id);
+  out.push({ name: `debugger: reverse-continue with a watchpoint over ${((end - rw.position.icount) / 1e6).toFixed(1)}M instructions (${label})`, value: Number(wsecs.toFixed(2)), unit: 's' });
   if (real) out.push({ name: `debugger: recording ${GUEST} (${(end / 1e6).toFixed(0)}M instructions)`, value: Number(real.recordSeconds.toFixed(2)), unit: 's' });
   return out;
 }
