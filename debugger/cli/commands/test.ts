@@ -41,32 +41,35 @@ async function runPool(files: string[], cwd: string, jobs: number, onResult: (i:
   }
   const url = new URL('../test-worker.js', import.meta.url);
   let next = 0;
-  await Promise.all(
-    Array.from({ length: jobs }, () =>
-      new Promise<void>((done, reject) => {
-        const w = new Worker(url);
-        let current = -1;
-        const feed = (): void => {
-          if (next >= files.length) {
-            current = -1;
-            void w.terminate().then(() => done());
-            return;
-          }
-          current = next++;
-          w.postMessage({ path: files[current]!, cwd });
-        };
-        w.on('message', (r: CheckResult) => {
-          onResult(current, r);
-          feed();
-        });
-        w.on('error', (e) => {
-          if (current >= 0) onResult(current, { path: files[current]!, ok: false, failure: `worker crashed: ${e.message}`, icount: 0, syncs: 0, checked: [], ms: 0 });
-          reject(e);
-        });
+  // One lane per job: a worker takes recordings until none are left. A worker
+  // that dies (out of memory, a bug) fails its recording and is replaced.
+  const lane = (): Promise<void> =>
+    new Promise<void>((done) => {
+      const w = new Worker(url);
+      let current = -1;
+      let finished = false;
+      const feed = (): void => {
+        if (next >= files.length) {
+          finished = true;
+          void w.terminate().then(() => done());
+          return;
+        }
+        current = next++;
+        w.postMessage({ path: files[current]!, cwd });
+      };
+      w.on('message', (r: CheckResult) => {
+        onResult(current, r);
         feed();
-      }),
-    ),
-  );
+      });
+      w.on('error', (e) => {
+        if (finished) return;
+        finished = true;
+        if (current >= 0) onResult(current, { path: files[current]!, ok: false, failure: `the checking worker died: ${e.message}`, icount: 0, syncs: 0, checked: [], ms: 0 });
+        void w.terminate().then(() => lane().then(done));
+      });
+      feed();
+    });
+  await Promise.all(Array.from({ length: jobs }, () => lane()));
 }
 
 export async function testCommand(argv: string[], io: CliIo): Promise<number> {
