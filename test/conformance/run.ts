@@ -44,7 +44,7 @@ const SEG_NAMES: [string, number][] = [['es', SEG.ES], ['cs', SEG.CS], ['ss', SE
  * Vectors skipped, with the reason (the 286 and a P6 really differ here).
  * Returns null to run the vector.
  */
-function skipReason(v: Vector): string | null {
+export function skipReason(v: Vector): string | null {
   const r = v.initial.regs;
   // An instruction that runs past IP 0xFFFF wraps on the 286; a P6 raises #GP at the segment limit.
   if (r['ip']! + v.bytes.length > 0x10000) return 'instruction wraps past IP 0xFFFF';
