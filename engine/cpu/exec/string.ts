@@ -95,8 +95,71 @@ function iter(c: Cpu, kind: number, size: number): boolean {
   return zf;
 }
 
+/**
+ * REP MOVS/STOS fast path (32-bit addressing, DF = 0, no access tracking):
+ * does as many iterations as fit in the current source/destination pages
+ * with direct TLB hits and limits checked for the whole run, updating
+ * ECX/ESI/EDI. Returns the number of iterations done (0: take the slow path).
+ */
+function bulkRun(c: Cpu, kind: number, size: number, count: number, budget: number): number {
+  const di = c.reg32[7]!;
+  let n = Math.min(count, budget, Math.floor((0x1000 - ((c.segBase[SEG.ES]! + di) & 0xfff)) / size));
+  let srcIdx = -1;
+  let si = 0;
+  let srcSeg = 0;
+  if (kind === STR.MOVS) {
+    si = c.reg32[6]!;
+    srcSeg = c.dataSeg();
+    n = Math.min(n, Math.floor((0x1000 - ((c.segBase[srcSeg]! + si) & 0xfff)) / size));
+  }
+  if (n < 2) return 0;
+  const bytes = n * size;
+  // segment limits for the whole run (else the slow path faults at the exact iteration)
+  const dOff = di >>> 0;
+  if (dOff < c.segLo[SEG.ES]! || dOff + bytes - 1 > c.segHiW[SEG.ES]!) return 0;
+  const dLin = (c.segBase[SEG.ES]! + di) | 0;
+  const need = c.tlbNeed;
+  const we = c.tlbW[dLin >>> 12]!;
+  if ((we & need) !== need) return 0;
+  const dstIdx = (we & ~3) * 1024 + (dLin & 0xfff);
+  if (kind === STR.MOVS) {
+    const sOff = si >>> 0;
+    if (sOff < c.segLo[srcSeg]! || sOff + bytes - 1 > c.segHiR[srcSeg]!) return 0;
+    const sLin = (c.segBase[srcSeg]! + si) | 0;
+    const re = c.tlbR[sLin >>> 12]!;
+    if ((re & need) !== need) return 0;
+    srcIdx = (re & ~3) * 1024 + (sLin & 0xfff);
+    // forward copies that overlap behind the destination replicate bytes: leave those to the slow path
+    if (dstIdx > srcIdx && dstIdx < srcIdx + bytes) return 0;
+    c.mem.copyWithin(dstIdx, srcIdx, srcIdx + bytes);
+    c.reg32[6] = (si + bytes) | 0;
+  } else if (size === 1) {
+    c.mem.fill(c.reg8[0]!, dstIdx, dstIdx + bytes);
+  } else if (size === 2) {
+    const v = c.reg16[0]!;
+    for (let i = 0; i < bytes; i += 2) {
+      c.mem[dstIdx + i] = v;
+      c.mem[dstIdx + i + 1] = v >>> 8;
+    }
+  } else {
+    const v = c.reg32[0]!;
+    if ((dstIdx & 3) === 0) c.mem32.fill(v, dstIdx >>> 2, (dstIdx + bytes) >>> 2);
+    else
+      for (let i = 0; i < bytes; i += 4) {
+        c.mem[dstIdx + i] = v;
+        c.mem[dstIdx + i + 1] = v >>> 8;
+        c.mem[dstIdx + i + 2] = v >>> 16;
+        c.mem[dstIdx + i + 3] = v >>> 24;
+      }
+  }
+  c.reg32[7] = (di + bytes) | 0;
+  c.reg32[1] = (count - n) | 0;
+  return n;
+}
+
 export function stringOp(kind: number, size: number): H {
   const cond = kind === STR.CMPS || kind === STR.SCAS;
+  const bulk = kind === STR.MOVS || kind === STR.STOS;
   return (c) => {
     if (c.rep === 0) {
       iter(c, kind, size);
@@ -108,6 +171,24 @@ export function stringOp(kind: number, size: number): H {
     let budget = c.stopIcount - c.icount;
     if (budget < 1 || c.flags & FLAG.TF) budget = 1;
     const repe = c.rep === 0xf3;
+    if (bulk && a32 && (c.flags & FLAG.DF) === 0 && !c.noTlbFill && count > 1) {
+      // Fast path: whole runs of iterations inside one source and one destination page.
+      const done = bulkRun(c, kind, size, count, budget);
+      if (done > 0) {
+        count -= done;
+        budget -= done;
+        c.icount += done;
+        if (count === 0) {
+          c.icount--;
+          return;
+        }
+        if (budget <= 0 || c.eventsPending) {
+          c.eip = c.instrEip;
+          c.icount--;
+          return;
+        }
+      }
+    }
     for (;;) {
       const zf = iter(c, kind, size);
       count = a32 ? (count - 1) >>> 0 : (count - 1) & 0xffff;
