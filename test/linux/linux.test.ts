@@ -153,6 +153,7 @@ test('two rewind machines running Linux ping each other over the virtual switch'
 test('a Linux session (typed commands and a ping) records and replays exactly', { skip }, async () => {
   const g = atPrompt();
   g.startRecording(24);
+  const recText = g.text.length;
   const ng = await attachUdp(g);
   const responder = await PingResponder.open({ peerPort: ng.backend.port, mac: macBytes('02:00:00:00:00:02'), ip: ipBytes('10.0.2.2') });
   ng.backend.connect(responder.port);
@@ -173,11 +174,11 @@ test('a Linux session (typed commands and a ping) records and replays exactly', 
   assert.ok(journal.events.length > 0 && journal.syncs.length > 0);
   assert.ok(journal.events.some((e) => e.kind === 4), 'received frames are journalled');
   const rp = replayGuest(images!, journal);
-  const startText = rp.text.length;
   while (!rp.replay!.runner.run(10_000_000).journalEnd);
   assert.equal(rp.icount, g.icount);
-  assert.equal(rp.text.slice(startText), g.text.slice(g.text.length - (rp.text.length - startText)));
-  assert.equal(rp.text, g.text.slice(g.text.length - rp.text.length));
+  assert.match(rp.text, /2 packets received/);
+  assert.equal(rp.text, g.text.slice(recText));
+  assert.ok(rp.tx.length >= 4, `${rp.tx.length} frames sent`);
   assert.deepEqual(rp.tx.map((f) => [f.icount, Buffer.from(f.frame).toString('hex')]), g.tx.map((f) => [f.icount, Buffer.from(f.frame).toString('hex')]));
   assert.equal(rp.pc.stateHash(), g.pc.stateHash());
   assert.equal(rp.replay!.boundary.syncsVerified, journal.syncs.length);
