@@ -190,19 +190,12 @@ export class JournalEncoder {
     const d = this.delta(ev.icount);
     if (ev.kind === INPUT.HOST_CLOCK) {
       if (!Number.isSafeInteger(ev.value) || ev.value < 0) throw new RewindError(ERR.STATE, `host-clock input must be whole non-negative ns, got ${ev.value}`);
-      w.arrayHeader(3);
-      w.int(ev.kind);
-      w.int(d);
-      w.int(ev.value - this.lastClockNs);
+      w.value([ev.kind, d, ev.value - this.lastClockNs]);
       this.lastClockNs = ev.value;
     } else {
       const data = ev.data;
       if (!data || data.length === 0 || data.length > MAX_INPUT_BYTES) throw new RewindError(ERR.STATE, `${INPUT_NAMES[ev.kind]} input of ${data?.length ?? 0} bytes cannot be journaled`);
-      w.arrayHeader(ev.target === 0 ? 3 : 4);
-      w.int(ev.kind);
-      w.int(d);
-      w.bin(data);
-      if (ev.target !== 0) w.int(ev.target);
+      w.value(ev.target === 0 ? [ev.kind, d, data] : [ev.kind, d, data, ev.target]);
     }
     this.records++;
     this.inputEvents++;
@@ -213,13 +206,7 @@ export class JournalEncoder {
   sync(icount: number, stateHash: Uint8Array, outHash: Uint8Array, fieldDelta: Uint8Array, groupDelta: Uint8Array): void {
     const w = this.w;
     const d = this.delta(icount);
-    w.arrayHeader(6);
-    w.int(REC.SYNC);
-    w.int(d);
-    w.bin(stateHash);
-    w.bin(outHash);
-    w.bin(fieldDelta);
-    w.bin(groupDelta);
+    w.value([REC.SYNC, d, stateHash, outHash, fieldDelta, groupDelta]);
     this.records++;
     this.maybeFlush();
   }
@@ -227,11 +214,7 @@ export class JournalEncoder {
   end(icount: number, stateHash: Uint8Array, outHash: Uint8Array): void {
     const w = this.w;
     const d = this.delta(icount);
-    w.arrayHeader(4);
-    w.int(REC.END);
-    w.int(d);
-    w.bin(stateHash);
-    w.bin(outHash);
+    w.value([REC.END, d, stateHash, outHash]);
     this.records++;
     this.ended = true;
     this.flush();

@@ -2,21 +2,19 @@
  * A small, strict MessagePack writer and reader for journals and snapshot
  * files.
  *
- * Why not msgpackr's decoder: journals are untrusted input. This reader knows
+ * Writing is msgpackr's (packValue, MsgWriter). Why not msgpackr's decoder: journals are untrusted input. This reader knows
  * the byte offset of everything it decodes (error messages name it), checks
  * every length against the bytes actually present and against caller limits
  * *before* allocating, bounds nesting depth, never produces anything but
  * plain values (no extension hooks, no prototype keys), and tells a truncated
  * value (NEED_MORE, so a streaming reader can wait for more bytes or report a
- * truncated journal) apart from a malformed one (RewindError). The writer
- * emits standard MessagePack (a test decodes whole journals with msgpackr),
- * choosing the shortest encoding for every integer, and appends into one
- * growable buffer so writing a record allocates nothing but the record.
+ * truncated journal) apart from a malformed one (RewindError).
  *
  * Value model: null, boolean, number (integers up to 2^53 exactly; other
  * numbers as float64), string (UTF-8), Uint8Array (bin), arrays, string-keyed
  * maps (plain objects), and typed arrays as ext types (EXT_*), little-endian.
  */
+import { Packr, addExtension } from 'msgpackr';
 import { RewindError, ERR, type ErrorCode } from '../errors.js';
 
 /** Extension type numbers for typed arrays (payload: the elements, little-endian). */
@@ -38,17 +36,69 @@ export type MsgValue =
   | MsgValue[]
   | { [key: string]: MsgValue };
 
-const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The writer: msgpackr encodes every value (one Packr, maps as plain maps,
+ * typed arrays through the EXT_* extensions below); MsgWriter only gathers
+ * the encoded values into one growable buffer so a journal is flushed in
+ * whole records.
+ */
+const packr = new Packr({ useRecords: false, variableMapSize: true, encodeUndefinedAsNil: true });
+
+function typedExt(Class: typeof Uint16Array | typeof Uint32Array | typeof Int32Array | typeof Float64Array, type: number): void {
+  addExtension({
+    Class,
+    type,
+    pack(a: Uint16Array | Uint32Array | Int32Array | Float64Array): Uint8Array {
+      const out = new Uint8Array(a.byteLength);
+      const dv = new DataView(out.buffer);
+      for (let i = 0; i < a.length; i++) {
+        if (type === EXT_U16) dv.setUint16(i * 2, a[i]!, true);
+        else if (type === EXT_U32) dv.setUint32(i * 4, a[i]!, true);
+        else if (type === EXT_I32) dv.setInt32(i * 4, a[i]!, true);
+        else dv.setFloat64(i * 8, a[i]!, true);
+      }
+      return out;
+    },
+    unpack(b: Uint8Array) {
+      const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      const size = type === EXT_U16 ? 2 : type === EXT_F64 ? 8 : 4;
+      const a = new Class(b.byteLength / size);
+      for (let i = 0; i < a.length; i++) {
+        a[i] = type === EXT_U16 ? dv.getUint16(i * 2, true) : type === EXT_U32 ? dv.getUint32(i * 4, true) : type === EXT_I32 ? dv.getInt32(i * 4, true) : dv.getFloat64(i * 8, true);
+      }
+      return a;
+    },
+  });
+}
+typedExt(Uint16Array, EXT_U16);
+typedExt(Uint32Array, EXT_U32);
+typedExt(Int32Array, EXT_I32);
+typedExt(Float64Array, EXT_F64);
+
+/** Drops undefined map entries (they are absent, not nil, in our format). */
+function normalize(v: MsgValue | undefined): MsgValue | null {
+  if (v === undefined) return null;
+  if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return v;
+  if (Array.isArray(v)) return v.map((x) => normalize(x));
+  const o: { [key: string]: MsgValue } = {};
+  for (const k of Object.keys(v)) if (v[k] !== undefined) o[k] = normalize(v[k]);
+  return o;
+}
+
+/** Encodes one value with msgpackr. */
+export function packValue(v: MsgValue | undefined): Uint8Array {
+  const b = packr.pack(normalize(v));
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
 
 export class MsgWriter {
   buf: Uint8Array;
   len = 0;
-  private view: DataView;
 
   constructor(initialBytes = 1024) {
     this.buf = new Uint8Array(initialBytes);
-    this.view = new DataView(this.buf.buffer);
   }
 
   private ensure(n: number): void {
@@ -58,7 +108,6 @@ export class MsgWriter {
     const b = new Uint8Array(size);
     b.set(this.buf.subarray(0, this.len));
     this.buf = b;
-    this.view = new DataView(b.buffer);
   }
 
   /** Drops everything written (the buffer is kept). */
@@ -71,137 +120,15 @@ export class MsgWriter {
     return this.buf.subarray(0, this.len);
   }
 
-  nil(): void {
-    this.ensure(1);
-    this.buf[this.len++] = 0xc0;
-  }
-
-  bool(v: boolean): void {
-    this.ensure(1);
-    this.buf[this.len++] = v ? 0xc3 : 0xc2;
-  }
-
-  /** Any number: the shortest integer encoding for safe integers, else float64. */
-  num(v: number): void {
-    if (Number.isSafeInteger(v) && !Object.is(v, -0)) this.int(v);
-    else this.f64(v);
-  }
-
-  int(v: number): void {
-    this.ensure(9);
-    const b = this.buf;
-    if (v >= 0) {
-      if (v < 0x80) b[this.len++] = v;
-      else if (v < 0x100) { b[this.len++] = 0xcc; b[this.len++] = v; }
-      else if (v < 0x10000) { b[this.len++] = 0xcd; this.view.setUint16(this.len, v); this.len += 2; }
-      else if (v < 0x100000000) { b[this.len++] = 0xce; this.view.setUint32(this.len, v); this.len += 4; }
-      else { b[this.len++] = 0xcf; this.view.setUint32(this.len, Math.floor(v / 0x100000000)); this.view.setUint32(this.len + 4, v >>> 0); this.len += 8; }
-    } else {
-      if (v >= -32) b[this.len++] = v & 0xff;
-      else if (v >= -0x80) { b[this.len++] = 0xd0; this.view.setInt8(this.len, v); this.len += 1; }
-      else if (v >= -0x8000) { b[this.len++] = 0xd1; this.view.setInt16(this.len, v); this.len += 2; }
-      else if (v >= -0x80000000) { b[this.len++] = 0xd2; this.view.setInt32(this.len, v); this.len += 4; }
-      else { b[this.len++] = 0xd3; this.view.setInt32(this.len, Math.floor(v / 0x100000000)); this.view.setUint32(this.len + 4, v >>> 0); this.len += 8; }
-    }
-  }
-
-  f64(v: number): void {
-    this.ensure(9);
-    this.buf[this.len++] = 0xcb;
-    this.view.setFloat64(this.len, v);
-    this.len += 8;
-  }
-
-  str(s: string): void {
-    const b = textEncoder.encode(s);
-    const n = b.length;
-    this.ensure(5 + n);
-    if (n < 32) this.buf[this.len++] = 0xa0 | n;
-    else if (n < 0x100) { this.buf[this.len++] = 0xd9; this.buf[this.len++] = n; }
-    else if (n < 0x10000) { this.buf[this.len++] = 0xda; this.view.setUint16(this.len, n); this.len += 2; }
-    else { this.buf[this.len++] = 0xdb; this.view.setUint32(this.len, n); this.len += 4; }
-    this.buf.set(b, this.len);
-    this.len += n;
-  }
-
-  bin(d: Uint8Array): void {
-    const n = d.length;
-    this.ensure(5 + n);
-    if (n < 0x100) { this.buf[this.len++] = 0xc4; this.buf[this.len++] = n; }
-    else if (n < 0x10000) { this.buf[this.len++] = 0xc5; this.view.setUint16(this.len, n); this.len += 2; }
-    else { this.buf[this.len++] = 0xc6; this.view.setUint32(this.len, n); this.len += 4; }
-    this.buf.set(d, this.len);
-    this.len += n;
-  }
-
-  arrayHeader(n: number): void {
-    this.ensure(5);
-    if (n < 16) this.buf[this.len++] = 0x90 | n;
-    else if (n < 0x10000) { this.buf[this.len++] = 0xdc; this.view.setUint16(this.len, n); this.len += 2; }
-    else { this.buf[this.len++] = 0xdd; this.view.setUint32(this.len, n); this.len += 4; }
-  }
-
-  mapHeader(n: number): void {
-    this.ensure(5);
-    if (n < 16) this.buf[this.len++] = 0x80 | n;
-    else if (n < 0x10000) { this.buf[this.len++] = 0xde; this.view.setUint16(this.len, n); this.len += 2; }
-    else { this.buf[this.len++] = 0xdf; this.view.setUint32(this.len, n); this.len += 4; }
-  }
-
-  ext(type: number, d: Uint8Array): void {
-    const n = d.length;
-    this.ensure(6 + n);
-    if (n === 1 || n === 2 || n === 4 || n === 8 || n === 16) {
-      this.buf[this.len++] = n === 1 ? 0xd4 : n === 2 ? 0xd5 : n === 4 ? 0xd6 : n === 8 ? 0xd7 : 0xd8;
-    } else if (n < 0x100) { this.buf[this.len++] = 0xc7; this.buf[this.len++] = n; }
-    else if (n < 0x10000) { this.buf[this.len++] = 0xc8; this.view.setUint16(this.len, n); this.len += 2; }
-    else { this.buf[this.len++] = 0xc9; this.view.setUint32(this.len, n); this.len += 4; }
-    this.buf[this.len++] = type;
-    this.buf.set(d, this.len);
-    this.len += n;
-  }
-
-  /** Any MsgValue (maps with their keys in insertion order). */
+  /** Appends one MessagePack value, encoded by msgpackr. */
   value(v: MsgValue | undefined): void {
-    if (v === null || v === undefined) this.nil();
-    else if (typeof v === 'boolean') this.bool(v);
-    else if (typeof v === 'number') this.num(v);
-    else if (typeof v === 'string') this.str(v);
-    else if (v instanceof Uint8Array) this.bin(v);
-    else if (v instanceof Uint16Array || v instanceof Uint32Array || v instanceof Int32Array || v instanceof Float64Array) {
-      const type = v instanceof Uint16Array ? EXT_U16 : v instanceof Uint32Array ? EXT_U32 : v instanceof Int32Array ? EXT_I32 : EXT_F64;
-      const out = new Uint8Array(v.byteLength);
-      const dv = new DataView(out.buffer);
-      const size = v.BYTES_PER_ELEMENT;
-      for (let i = 0; i < v.length; i++) {
-        if (type === EXT_U16) dv.setUint16(i * size, v[i]!, true);
-        else if (type === EXT_U32) dv.setUint32(i * size, v[i]!, true);
-        else if (type === EXT_I32) dv.setInt32(i * size, v[i]!, true);
-        else dv.setFloat64(i * size, v[i]!, true);
-      }
-      this.ext(type, out);
-    } else if (Array.isArray(v)) {
-      this.arrayHeader(v.length);
-      for (const x of v) this.value(x);
-    } else if (typeof v === 'object') {
-      const keys = Object.keys(v).filter((k) => v[k] !== undefined);
-      this.mapHeader(keys.length);
-      for (const k of keys) {
-        this.str(k);
-        this.value(v[k]);
-      }
-    } else {
-      throw new RewindError(ERR.STATE, `cannot encode a ${typeof v} as MessagePack`);
-    }
+    const b = packValue(v);
+    this.ensure(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
   }
 }
 
-/** Encodes one value to a fresh byte array. */
-export function packValue(v: MsgValue): Uint8Array {
-  const w = new MsgWriter(256);
-  w.value(v);
-  return w.bytes().slice();
-}
 
 /** Thrown (this one preallocated object) when a value runs past the bytes available. */
 export const NEED_MORE: { readonly needMore: true } = Object.freeze({ needMore: true as const });

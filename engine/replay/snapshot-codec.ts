@@ -31,31 +31,21 @@ export const SNAPSHOT_MAGIC = 'rewind-snapshot';
 export const SNAPSHOT_FORMAT = 1;
 
 export function encodeSnapshot(snap: MachineSnapshot, replay: SnapshotReplayInfo | null = null): Uint8Array {
-  const w = new MsgWriter(1 << 20);
-  w.mapHeader(replay ? 7 : 6);
-  w.str('magic');
-  w.str(SNAPSHOT_MAGIC);
-  w.str('format');
-  w.int(SNAPSHOT_FORMAT);
-  w.str('icount');
-  w.int(snap.icount);
-  w.str('ramBytes');
-  w.int(snap.ramBytes);
-  w.str('components');
-  w.value(snap.components as unknown as MsgValue);
-  w.str('pages');
   const idx = [...snap.pages.keys()].sort((a, b) => a - b);
-  w.arrayHeader(idx.length);
-  for (const p of idx) {
-    w.arrayHeader(2);
-    w.int(p);
-    w.bin(snap.pages.get(p)!);
-  }
+  const doc: { [key: string]: MsgValue } = {
+    magic: SNAPSHOT_MAGIC,
+    format: SNAPSHOT_FORMAT,
+    icount: snap.icount,
+    ramBytes: snap.ramBytes,
+    components: snap.components as unknown as MsgValue,
+    pages: idx.map((p) => [p, snap.pages.get(p)!]),
+  };
   if (replay) {
     const p = replay.position;
-    w.str('replay');
-    w.value({ journal: replay.journal, eventIndex: p.eventIndex, syncIndex: p.syncIndex, lastGoodSync: p.lastGoodSync, outChain: p.output.chain, outPending: p.output.pending });
+    doc['replay'] = { journal: replay.journal, eventIndex: p.eventIndex, syncIndex: p.syncIndex, lastGoodSync: p.lastGoodSync, outChain: p.output.chain, outPending: p.output.pending };
   }
+  const w = new MsgWriter(1 << 20);
+  w.value(doc);
   return w.bytes().slice();
 }
 
