@@ -360,6 +360,12 @@ export function buildDispatch(): Handler[] {
       };
     }
   }
+  // 32-bit group dispatchers with direct (inlinable) calls for the hottest groups
+  t[0x83 + 256] = F.grp83_d;
+  t[0x81 + 256] = F.grp81_d;
+  t[0xc1 + 256] = F.grpC1_d;
+  t[0xd1 + 256] = F.grpD1_d;
+  t[0xd3 + 256] = F.grpD3_d;
   // prefixes
   const seg = (s: number): Handler => (c) => {
     c.segOvr = s;

@@ -6,6 +6,7 @@
  */
 import type { Cpu } from '../cpu.js';
 import { FLAG, ARITH_FLAGS, R8 } from '../flags.js';
+import { shift } from './alu.js';
 
 const CF = FLAG.CF;
 const OF = FLAG.OF;
@@ -2256,3 +2257,109 @@ export function pop_r32_7(c: Cpu): void {
 export const MOV_R32_ID = [mov_r32_0_Id, mov_r32_1_Id, mov_r32_2_Id, mov_r32_3_Id, mov_r32_4_Id, mov_r32_5_Id, mov_r32_6_Id, mov_r32_7_Id];
 export const PUSH_R32 = [push_r32_0, push_r32_1, push_r32_2, push_r32_3, push_r32_4, push_r32_5, push_r32_6, push_r32_7];
 export const POP_R32 = [pop_r32_0, pop_r32_1, pop_r32_2, pop_r32_3, pop_r32_4, pop_r32_5, pop_r32_6, pop_r32_7];
+export function grp83_d(c: Cpu): void {
+  const m = c.fetch8();
+  c.modrm = m;
+  switch ((m >> 3) & 7) {
+    case 0: add_EdIb(c); return;
+    case 1: or_EdIb(c); return;
+    case 2: adc_EdIb(c); return;
+    case 3: sbb_EdIb(c); return;
+    case 4: and_EdIb(c); return;
+    case 5: sub_EdIb(c); return;
+    case 6: xor_EdIb(c); return;
+    default: cmp_EdIb(c);
+  }
+}
+export function grp81_d(c: Cpu): void {
+  const m = c.fetch8();
+  c.modrm = m;
+  switch ((m >> 3) & 7) {
+    case 0: add_EdIz(c); return;
+    case 1: or_EdIz(c); return;
+    case 2: adc_EdIz(c); return;
+    case 3: sbb_EdIz(c); return;
+    case 4: and_EdIz(c); return;
+    case 5: sub_EdIz(c); return;
+    case 6: xor_EdIz(c); return;
+    default: cmp_EdIz(c);
+  }
+}
+/** RCL/RCR Ed,Ib through the generic shift(). */
+function rcx_EdIb(c: Cpu): void {
+  const m = c.modrm;
+  const op = (m >> 3) & 7;
+  if (m >= 0xc0) {
+    const n = c.fetch8();
+    c.reg32[m & 7] = shift(c, op, c.reg32[m & 7]!, n, 31);
+  } else {
+    const off = c.ea(m);
+    const n = c.fetch8();
+    c.wrRmw32(shift(c, op, c.rmw32(c.eaSeg, off), n, 31));
+  }
+}
+export function grpC1_d(c: Cpu): void {
+  const m = c.fetch8();
+  c.modrm = m;
+  switch ((m >> 3) & 7) {
+    case 0: rol_EdIb(c); return;
+    case 1: ror_EdIb(c); return;
+    case 4: shl_EdIb(c); return;
+    case 5: shr_EdIb(c); return;
+    case 6: shl_EdIb(c); return;
+    case 7: sar_EdIb(c); return;
+    default: rcx_EdIb(c);
+  }
+}
+/** RCL/RCR Ed,1 through the generic shift(). */
+function rcx_Ed1(c: Cpu): void {
+  const m = c.modrm;
+  const op = (m >> 3) & 7;
+  if (m >= 0xc0) {
+    const n = 1;
+    c.reg32[m & 7] = shift(c, op, c.reg32[m & 7]!, n, 31);
+  } else {
+    const off = c.ea(m);
+    const n = 1;
+    c.wrRmw32(shift(c, op, c.rmw32(c.eaSeg, off), n, 31));
+  }
+}
+export function grpD1_d(c: Cpu): void {
+  const m = c.fetch8();
+  c.modrm = m;
+  switch ((m >> 3) & 7) {
+    case 0: rol_Ed1(c); return;
+    case 1: ror_Ed1(c); return;
+    case 4: shl_Ed1(c); return;
+    case 5: shr_Ed1(c); return;
+    case 6: shl_Ed1(c); return;
+    case 7: sar_Ed1(c); return;
+    default: rcx_Ed1(c);
+  }
+}
+/** RCL/RCR Ed,CL through the generic shift(). */
+function rcx_EdCL(c: Cpu): void {
+  const m = c.modrm;
+  const op = (m >> 3) & 7;
+  if (m >= 0xc0) {
+    const n = c.reg8[4]!;
+    c.reg32[m & 7] = shift(c, op, c.reg32[m & 7]!, n, 31);
+  } else {
+    const off = c.ea(m);
+    const n = c.reg8[4]!;
+    c.wrRmw32(shift(c, op, c.rmw32(c.eaSeg, off), n, 31));
+  }
+}
+export function grpD3_d(c: Cpu): void {
+  const m = c.fetch8();
+  c.modrm = m;
+  switch ((m >> 3) & 7) {
+    case 0: rol_EdCL(c); return;
+    case 1: ror_EdCL(c); return;
+    case 4: shl_EdCL(c); return;
+    case 5: shr_EdCL(c); return;
+    case 6: shl_EdCL(c); return;
+    case 7: sar_EdCL(c); return;
+    default: rcx_EdCL(c);
+  }
+}

@@ -9,6 +9,7 @@ out.append('''/**
  */
 import type { Cpu } from '../cpu.js';
 import { FLAG, ARITH_FLAGS, R8 } from '../flags.js';
+import { shift } from './alu.js';
 
 const CF = FLAG.CF;
 const OF = FLAG.OF;
@@ -226,3 +227,38 @@ more2.append('export const PUSH_R32 = [' + ', '.join(f'push_r32_{r}' for r in ra
 more2.append('export const POP_R32 = [' + ', '.join(f'pop_r32_{r}' for r in range(8)) + '];')
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'alu-fast.ts'), 'a') as f:
     f.write('\n'.join(more2) + '\n')
+
+# ---- group dispatchers with direct calls (monomorphic call sites V8 can inline) ----
+more3 = []
+def grp(name, cases, generic):
+    more3.append(f'export function {name}(c: Cpu): void {{')
+    more3.append('  const m = c.fetch8();')
+    more3.append('  c.modrm = m;')
+    more3.append('  switch ((m >> 3) & 7) {')
+    for i, fn in enumerate(cases):
+        if fn is None:
+            continue
+        more3.append(f'    case {i}: {fn}(c); return;')
+    more3.append(f'    default: {generic}(c);')
+    more3.append('  }')
+    more3.append('}')
+grp('grp83_d', [f'{o}_EdIb' for o in ops[:7]], 'cmp_EdIb')
+grp('grp81_d', [f'{o}_EdIz' for o in ops[:7]], 'cmp_EdIz')
+for kind, nm, cnt in (('Ib', 'grpC1_d', 'c.fetch8()'), ('1', 'grpD1_d', '1'), ('CL', 'grpD3_d', 'c.reg8[4]!')):
+    gen = f'rcx_Ed{kind}'
+    more3.append(f'/** RCL/RCR Ed,{kind} through the generic shift(). */')
+    more3.append(f'function {gen}(c: Cpu): void {{')
+    more3.append('  const m = c.modrm;')
+    more3.append('  const op = (m >> 3) & 7;')
+    more3.append('  if (m >= 0xc0) {')
+    more3.append(f'    const n = {cnt};')
+    more3.append('    c.reg32[m & 7] = shift(c, op, c.reg32[m & 7]!, n, 31);')
+    more3.append('  } else {')
+    more3.append('    const off = c.ea(m);')
+    more3.append(f'    const n = {cnt};')
+    more3.append('    c.wrRmw32(shift(c, op, c.rmw32(c.eaSeg, off), n, 31));')
+    more3.append('  }')
+    more3.append('}')
+    grp(nm, [f'{o}_Ed{kind}' if o in shbody else None for o in ['rol','ror','rcl','rcr','shl','shr','shl','sar']], gen)
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'alu-fast.ts'), 'a') as f:
+    f.write('\n'.join(more3) + '\n')
