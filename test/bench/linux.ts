@@ -41,6 +41,9 @@ const want = (w: string): boolean => only.length === 0 || only.includes(w);
 /** --full: the default command line, crypto self-tests included (about twice the instructions). */
 const cmdline = args.includes('--full') ? LINUX_CMDLINE : LINUX_TEST_CMDLINE;
 
+/** Instructions per run() call: the granularity of the rewind timings (~0.05 s). */
+const SLICE = 1_000_000;
+
 function say(s: string): void {
   process.stderr.write(`bench:linux: ${s}\n`);
 }
@@ -49,12 +52,11 @@ function rewindBoot(images: LinuxImages, mode: 'live' | 'record'): { row: Row; j
   const g = new LinuxGuest(images, { cmdline });
   if (mode === 'record') g.startRecording(24);
   const t0 = performance.now();
-  if (!g.runUntil(LINUX_READY, LINUX_MAX_BOOT_ICOUNT)) throw new Error(`rewind ${mode}: no ready marker`);
+  if (!g.runUntil(LINUX_READY, LINUX_MAX_BOOT_ICOUNT, 0, SLICE)) throw new Error(`rewind ${mode}: no ready marker`);
   const readyS = (performance.now() - t0) / 1000;
-  const readyIcount = g.icount;
-  if (!g.runUntil(LINUX_PROMPT, LINUX_MAX_BOOT_ICOUNT, g.text.indexOf(LINUX_READY))) throw new Error(`rewind ${mode}: no prompt`);
+  if (!g.runUntil(LINUX_PROMPT, LINUX_MAX_BOOT_ICOUNT, g.text.indexOf(LINUX_READY), SLICE)) throw new Error(`rewind ${mode}: no prompt`);
   const promptS = (performance.now() - t0) / 1000;
-  const row = { who: `rewind ${mode}`, readyS, promptS, readyIcount, promptIcount: g.icount };
+  const row = { who: `rewind ${mode}`, readyS, promptS, readyIcount: g.readyIcount, promptIcount: g.promptIcount };
   return { row, journal: mode === 'record' ? g.finishRecording() : null };
 }
 
@@ -62,17 +64,13 @@ function rewindReplay(images: LinuxImages, journal: NonNullable<ReturnType<typeo
   const g = replayGuest(images, journal, cmdline);
   const t0 = performance.now();
   let readyS = 0;
-  let readyIcount = 0;
   for (;;) {
-    const end = g.replay!.runner.run(5_000_000).journalEnd;
-    if (readyIcount === 0 && g.text.includes(LINUX_READY)) {
-      readyS = (performance.now() - t0) / 1000;
-      readyIcount = g.icount;
-    }
+    const end = g.replay!.runner.run(SLICE).journalEnd;
+    if (readyS === 0 && g.readyIcount >= 0) readyS = (performance.now() - t0) / 1000;
     if (end) break;
   }
   if (!g.replay!.boundary.endVerified) throw new Error('rewind replay: END not verified');
-  return { who: 'rewind replay', readyS, promptS: (performance.now() - t0) / 1000, readyIcount, promptIcount: g.icount };
+  return { who: 'rewind replay', readyS, promptS: (performance.now() - t0) / 1000, readyIcount: g.readyIcount, promptIcount: g.promptIcount };
 }
 
 function aptInstall(pkgs: string[]): boolean {
