@@ -14,7 +14,7 @@
  * never outlives the code that made it.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPc, type Pc } from '../../engine/pc.js';
@@ -286,7 +286,20 @@ export function bootToPrompt(images: LinuxImages, cmdline = LINUX_TEST_CMDLINE):
   writeFileSync(join(dir, 'console.txt'), g.text, 'latin1');
   writeFileSync(join(dir, 'done.json.partial'), JSON.stringify({ readyIcount, promptIcount, cmdline }));
   renameSync(join(dir, 'done.json.partial'), join(dir, 'done.json'));
+  pruneBootCache(KEEP_BOOT_CACHES);
   return { journal, snapshot, text: g.text, readyIcount, promptIcount, fresh: true };
+}
+
+/** Boot caches kept (each ~35 MB; every engine build makes a new one). */
+const KEEP_BOOT_CACHES = 3;
+
+/** Removes all but the `keep` most recently written boot caches. */
+function pruneBootCache(keep: number): void {
+  const dirs = readdirSync(LINUX_CACHE)
+    .filter((d) => d.startsWith('boot-') && existsSync(join(LINUX_CACHE, d, 'done.json')))
+    .map((d) => ({ d, t: statSync(join(LINUX_CACHE, d, 'done.json')).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  for (const { d } of dirs.slice(keep)) rmSync(join(LINUX_CACHE, d), { recursive: true, force: true });
 }
 
 /** A replay of `journal` on a fresh PC (booted from power-on, or restored from the journal's snapshot). */
