@@ -215,8 +215,14 @@ test('the recorded Linux boot replays exactly (REWIND_LINUX_FULL=1)', { skip: sk
   const b = theBoot();
   const rp = replayGuest(images!, b.journal);
   while (!rp.replay!.runner.run(10_000_000).journalEnd);
-  assert.equal(rp.icount, b.promptIcount);
+  assert.equal(rp.icount, b.snapshot.icount);
+  assert.equal(rp.readyIcount, b.readyIcount);
+  assert.equal(rp.promptIcount, b.promptIcount);
   assert.equal(rp.text, b.text);
+  assert.equal(rp.pc.stateHash(), (() => {
+    const g = new LinuxGuest(images!, { from: b.snapshot });
+    return g.pc.stateHash();
+  })());
   assert.equal(rp.replay!.boundary.syncsVerified, b.journal.syncs.length);
   assert.equal(rp.replay!.boundary.endVerified, true);
 });
