@@ -7,7 +7,8 @@
  *   PCI bus 0 00.0 i440FX host bridge · 01.0 PIIX3 ISA bridge · 03.0 PCnet
  *   Ports     0x20/0xA0 PIC · 0x40 PIT · 0x60/0x64 i8042 · 0x61 system control
  *             0x70 RTC · 0x80 POST · 0x92 fast A20 · 0xE9 debug console
- *             0xF4 debug-exit · 0x2F8/0x3F8 UARTs · 0x4D0 ELCR · 0xCF8 PCI
+ *             0xF0 FERR# latch clear · 0xF4 debug-exit · 0x2F8/0x3F8 UARTs
+ *             0x4D0 ELCR · 0xCF8 PCI
  *             0xC000 PCnet (when set up without a BIOS)
  *
  * Booting: with a BIOS/ROM image the CPU starts at the reset vector and the
@@ -94,6 +95,10 @@ export class Pc {
     this.port92 = m.addDevice(new Port92(this.kbc));
     this.pci = m.addDevice(new PciHost());
     this.debug = m.addDevice(new DebugPorts());
+    // The AT's FERR# latch: an unmasked x87 exception with CR0.NE = 0 raises
+    // IRQ13 (x87-glue.ts); the handler acknowledges it with a write to port
+    // 0xF0, which clears the latch. The latch is the line's level (IrqLines state).
+    m.ports.register(0xf0, 1, 'ferr-latch', { write8: () => m.irq.lower(13) });
     if (config.nic ?? true) {
       const nic = m.addDevice(new PcNet({ nicIndex: 0, ...(config.mac !== undefined ? { mac: config.mac } : {}) }));
       const intx = this.pci.addFunction({ device: PCNET_SLOT, fn: 0 }, nic);

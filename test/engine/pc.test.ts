@@ -63,3 +63,11 @@ test('a protected-mode entry state loads flat segments from the loader GDT', () 
   assert.equal(pc.cpu.segLimit[1] >>> 0, 0xffffffff);
   assert.equal(pc.machine.run(10).reason, STOP.HALTED);
 });
+
+test('a write to port 0xF0 clears the FERR# latch that holds IRQ13', () => {
+  const pc = createPc({ ramBytes: 2 << 20, nic: false }, {}, { kind: 'bios', image: rom([0xf4]) });
+  pc.machine.irq.raise(13);
+  assert.equal(pc.machine.irq.level(13), true);
+  pc.machine.ports.out8(0xf0, 0);
+  assert.equal(pc.machine.irq.level(13), false);
+});
