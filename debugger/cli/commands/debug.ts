@@ -26,7 +26,7 @@ import { ProgressLine, commas, type CliIo } from '../io.js';
 import { expandShort } from '../options.js';
 import { journalEnd, machineForJournal, openJournal, replayLoop } from '../journal-open.js';
 import { openSession, looksLikeJournal } from '../debug-session.js';
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 
 /** At most this many timeline marks are kept (the timeline bar buckets them anyway). */
 const MAX_MARKS = 200_000;
@@ -142,5 +142,6 @@ export async function demo(argv: string[], io: CliIo): Promise<number> {
   const path = join(packageRoot(), DEMO_RECORDING);
   if (!existsSync(path)) throw new RewindError(ERR.CONFIG, `the demo recording ${path} is missing`);
   if (!looksLikeJournal(resolve(path))) throw new RewindError(ERR.CONFIG, `${path} is not a rewind journal`);
-  return debug([path], io);
+  const rel = relative(io.cwd, path);
+  return debug([rel.startsWith('..') ? path : rel], io);
 }
