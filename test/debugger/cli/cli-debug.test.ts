@@ -9,6 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { repoRoot } from '../../util.js';
 import { REWIND_BIN, GUESTS, runCli, tempDir } from './cli-harness.js';
 
 const hasGdb = spawnSync('gdb', ['--version']).status === 0;
@@ -144,4 +146,30 @@ test('rewind debug on a live run with -o: run to the exit, step back, quit; the 
   assert.equal(rp.code, 0, rp.stderr);
   assert.match(rp.stderr, new RegExp(`reproduced the recording: .*; ${end.toLocaleString('en-US')} instructions`));
   assert.match(rp.stdout, /PASS rm-alu/);
+});
+
+test('rewind demo (npm start) opens the committed demo recording in the TUI', { skip: !hasTmux ? 'tmux is not installed' : !existsSync(join(repoRoot, 'recordings', 'demo.rwj')) ? 'no demo recording' : false }, async (t) => {
+  const SOCKET = `rewind-cli-demo-${process.pid}`;
+  const tmux = (...a: string[]): string => {
+    const r = spawnSync('tmux', ['-L', SOCKET, ...a], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`tmux ${a.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const script = `cd ${JSON.stringify(repoRoot)} && ${JSON.stringify(process.execPath)} ${JSON.stringify(REWIND_BIN)} demo; echo "EXIT=$?"; echo DONE`;
+  tmux('-f', '/dev/null', 'new-session', '-d', '-s', 'demo', '-x', '120', '-y', '40', 'sh', '-c', `${script}; exec cat`);
+  t.after(() => spawnSync('tmux', ['-L', SOCKET, 'kill-server']));
+  const t0 = Date.now();
+  let text = '';
+  while (!/rewind · recordings\/demo\.rwj · icount 0 \/ [\d,]+/.test(text)) {
+    if (Date.now() - t0 > 60_000) throw new Error(`the demo did not open:\n${text}`);
+    await new Promise((r) => setTimeout(r, 50));
+    text = tmux('capture-pane', '-p', '-t', 'demo');
+  }
+  tmux('send-keys', '-t', 'demo', 'q');
+  while (!/DONE/.test(text)) {
+    if (Date.now() - t0 > 60_000) throw new Error(`the demo did not quit:\n${text}`);
+    await new Promise((r) => setTimeout(r, 50));
+    text = tmux('capture-pane', '-p', '-t', 'demo');
+  }
+  assert.match(text, /EXIT=0/);
 });
