@@ -180,6 +180,21 @@ export function App(props: AppProps): React.JSX.Element {
     [controller, exit, run],
   );
 
+  const submitCommand = () => {
+    setMode('normal');
+    const line = cmdRef.current;
+    setCmd('');
+    execCommand(line);
+  };
+  /** Typed or pasted text: a CR or LF inside the chunk submits the line. */
+  const typeIntoCommand = (text: string) => {
+    for (const ch of text) {
+      if (modeRef.current !== 'command') return;
+      if (ch === '\r' || ch === '\n') submitCommand();
+      else if (ch >= ' ') setCmd((c) => c + ch);
+    }
+  };
+
   useInput((input, key) => {
     const mode = modeRef.current;
     if (mode === 'running') {
@@ -191,18 +206,15 @@ export function App(props: AppProps): React.JSX.Element {
       return;
     }
     if (mode === 'command') {
-      if (key.return) {
-        setMode('normal');
-        const line = cmdRef.current;
-        setCmd('');
-        execCommand(line);
-      } else if (key.escape || (key.ctrl && input === 'c')) {
+      if (key.escape || (key.ctrl && input === 'c')) {
         setMode('normal');
         setCmd('');
       } else if (key.backspace || key.delete) {
         setCmd((c) => c.slice(0, -1));
+      } else if (key.return) {
+        submitCommand();
       } else if (input && !key.ctrl && !key.meta) {
-        setCmd((c) => c + input);
+        typeIntoCommand(input);
       }
       return;
     }
@@ -211,9 +223,10 @@ export function App(props: AppProps): React.JSX.Element {
       return;
     }
     if (input.length > 1 && input.startsWith(':')) {
-      // A pasted command line.
+      // A command line that arrived in one chunk (pasted, or sent by a script).
       setMode('command');
-      setCmd(input.slice(1));
+      setCmd('');
+      typeIntoCommand(input.slice(1));
       return;
     }
     if (key.upArrow || key.downArrow) {

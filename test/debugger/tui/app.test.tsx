@@ -203,6 +203,20 @@ test('breakpoints toggle at the cursor; the command line runs commands and shows
   ui.unmount();
 });
 
+test('a command and its Enter arriving in one chunk run the command', async () => {
+  const c = new FakeController();
+  const ui = render(<App controller={c} env={{ NO_COLOR: '1' }} />);
+  await settle();
+  ui.stdin.write(':goto 321\r');
+  await settle();
+  assert.equal(c.icount, 321);
+  ui.stdin.write(':');
+  ui.stdin.write('print eax\r');
+  await settle();
+  assert.match(ui.lastFrame()!, /ran print eax/);
+  ui.unmount();
+});
+
 test('the help overlay lists the keys and closes on any key', async () => {
   const ui = render(<App controller={new FakeController()} env={{ NO_COLOR: '1' }} />);
   await settle();
