@@ -18,7 +18,7 @@ import { ScriptedBoundary } from '../../engine/replay/boundary.js';
 import { MachineTarget } from '../../debugger/timeline/machine-target.js';
 import { Session } from '../../debugger/timeline/session.js';
 import { SymbolTable } from '../../debugger/timeline/symbols.js';
-import { bootToPrompt, loadLinuxImages, LINUX_RAM, LINUX_BOOT_MS, LINUX_CMDLINE, LINUX_OUT } from '../linux/linux-guest.js';
+import { bootToPrompt, loadLinuxImages, LINUX_RAM, LINUX_BOOT_MS, LINUX_TEST_CMDLINE, LINUX_OUT } from '../linux/linux-guest.js';
 
 const now = (): number => performance.now();
 const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const boot = bootToPrompt(images);
   console.log(`boot journal: ${boot.fresh ? 'recorded now' : 'from cache'} (${((now() - t0) / 1000).toFixed(1)} s), ${boot.promptIcount} instructions to the prompt`);
   const pc = createPc({ ramBytes: LINUX_RAM }, { boundary: new ScriptedBoundary([], LINUX_BOOT_MS) });
-  pc.boot({ kind: 'linux', image: images.kernel, initrd: images.initrd, cmdline: LINUX_CMDLINE, name: 'vmlinuz' });
+  pc.boot({ kind: 'linux', image: images.kernel, initrd: images.initrd, cmdline: LINUX_TEST_CMDLINE, name: 'vmlinuz' });
   const rp = startReplay(pc.machine, boot.journal, { checkpointInterval: 10_000_000, sha256: nativeSha256 });
   const target = new MachineTarget(rp.runner);
   t0 = now();
