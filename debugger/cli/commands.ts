@@ -124,7 +124,10 @@ export const COMMANDS: Command[] = [
         [['Options', DEBUG_OPTIONS]],
         ['rewind debug recordings/demo.rwj', 'rewind debug recordings/demo.rwj --at end', 'rewind debug fixtures/guests/demo.rom --clock virtual -o live.rwj'],
       ),
-    run: async (a, io) => (await import('./commands/debug.js')).debug(a, io),
+    run: async (a, io) => {
+      interactiveInk();
+      return (await import('./commands/debug.js')).debug(a, io);
+    },
   },
   {
     name: 'gdb',
@@ -142,7 +145,10 @@ export const COMMANDS: Command[] = [
     name: 'demo',
     summary: 'open the debugger on the bundled demo recording',
     help: () => helpText(['rewind demo'], 'Opens `rewind debug` on recordings/demo.rwj, a recorded run of the demo guest that lost a byte (see fixtures/guests/README.md, "The demo").', [], ['rewind demo']),
-    run: async (a, io) => (await import('./commands/debug.js')).demo(a, io),
+    run: async (a, io) => {
+      interactiveInk();
+      return (await import('./commands/debug.js')).demo(a, io);
+    },
   },
 ];
 
@@ -178,4 +184,15 @@ export function mainHelp(): string {
     "Run `rewind <command> --help` for a command's options and examples.",
     '',
   ].join('\n');
+}
+
+/**
+ * Ink renders only the final frame when it thinks it runs in CI (is-in-ci reads
+ * CI / CONTINUOUS_INTEGRATION when Ink is first imported). The debugger on a
+ * real terminal must draw live whatever the environment says, so before Ink is
+ * loaded, a TTY switches that detection off for this process.
+ */
+function interactiveInk(): void {
+  if (!process.stdout.isTTY) return;
+  for (const key of ['CI', 'CONTINUOUS_INTEGRATION']) if (key in process.env) process.env[key] = 'false';
 }
