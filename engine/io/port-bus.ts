@@ -101,23 +101,34 @@ export class PortBus {
     return v;
   }
 
-  in16(port: number): number {
+  /** A 16-bit read without the access hook: the device's own, or two byte reads. */
+  private read16(port: number): number {
     const f = this.r16[port];
-    const v = f ? f(port) & 0xffff : (this.r8[port]!(port) & 0xff) | ((this.r8[(port + 1) & 0xffff]!((port + 1) & 0xffff) & 0xff) << 8);
+    if (f) return f(port) & 0xffff;
+    const p1 = (port + 1) & 0xffff;
+    return (this.r8[port]!(port) & 0xff) | ((this.r8[p1]!(p1) & 0xff) << 8);
+  }
+
+  /** A 16-bit write without the access hook: the device's own, or two byte writes. */
+  private write16(port: number, value: number): void {
+    const f = this.w16[port];
+    if (f) f(port, value & 0xffff);
+    else {
+      const p1 = (port + 1) & 0xffff;
+      this.w8[port]!(port, value & 0xff);
+      this.w8[p1]!(p1, (value >>> 8) & 0xff);
+    }
+  }
+
+  in16(port: number): number {
+    const v = this.read16(port);
     if (this.onAccess !== null) this.onAccess(port, 2, false, v);
     return v;
   }
 
   in32(port: number): number {
     const f = this.r32[port];
-    let v: number;
-    if (f) v = f(port) | 0;
-    else {
-      const p2 = (port + 2) & 0xffff;
-      const lo = this.r16[port] ? this.r16[port]!(port) & 0xffff : (this.r8[port]!(port) & 0xff) | ((this.r8[(port + 1) & 0xffff]!((port + 1) & 0xffff) & 0xff) << 8);
-      const hi = this.r16[p2] ? this.r16[p2]!(p2) & 0xffff : (this.r8[p2]!(p2) & 0xff) | ((this.r8[(p2 + 1) & 0xffff]!((p2 + 1) & 0xffff) & 0xff) << 8);
-      v = lo | (hi << 16);
-    }
+    const v = f ? f(port) | 0 : this.read16(port) | (this.read16((port + 2) & 0xffff) << 16);
     if (this.onAccess !== null) this.onAccess(port, 4, false, v >>> 0);
     return v;
   }
@@ -129,12 +140,7 @@ export class PortBus {
 
   out16(port: number, value: number): void {
     if (this.onAccess !== null) this.onAccess(port, 2, true, value & 0xffff);
-    const f = this.w16[port];
-    if (f) f(port, value & 0xffff);
-    else {
-      this.w8[port]!(port, value & 0xff);
-      this.w8[(port + 1) & 0xffff]!((port + 1) & 0xffff, (value >>> 8) & 0xff);
-    }
+    this.write16(port, value);
   }
 
   out32(port: number, value: number): void {
@@ -142,16 +148,8 @@ export class PortBus {
     const f = this.w32[port];
     if (f) f(port, value | 0);
     else {
-      for (let i = 0; i < 4; i += 2) {
-        const p = (port + i) & 0xffff;
-        const v = (value >>> (i * 8)) & 0xffff;
-        const g = this.w16[p];
-        if (g) g(p, v);
-        else {
-          this.w8[p]!(p, v & 0xff);
-          this.w8[(p + 1) & 0xffff]!((p + 1) & 0xffff, v >>> 8);
-        }
-      }
+      this.write16(port, value & 0xffff);
+      this.write16((port + 2) & 0xffff, (value >>> 16) & 0xffff);
     }
   }
 }
