@@ -34,6 +34,8 @@ import type { StateRecord } from '../state/snapshot.js';
 import { num, intoTyped } from '../state/snapshot.js';
 import { FLAG, ARITH_FLAGS, EFLAGS_VALID, EXC, EXC_NAMES, SEG, PARITY, CR0, CR4 } from './flags.js';
 import { buildDispatch, type Handler } from './decode/opcodes.js';
+import { DC_SLOTS, DC_MASK, DC_THRASH_LIMIT, decodeInto, buildDecodeTable } from './decode/decode-cache.js';
+import { dispatchPre, legacyExec, type PreFn } from './exec/pre-fast.js';
 import { X87Glue } from './x87-glue.js';
 import { taskSwitch, iretTask } from './exec/system.js';
 
@@ -72,6 +74,8 @@ export class Cpu implements CpuCore {
 
   // ---- registers ----
   readonly regBuf: ArrayBuffer;
+  /** reg32 plus two registers that are always 0 (index 8: "no base/index" in decoded addresses). */
+  readonly regFile: Int32Array;
   readonly reg32: Int32Array;
   readonly reg16: Uint16Array;
   readonly reg8: Uint8Array;
@@ -202,6 +206,33 @@ export class Cpu implements CpuCore {
   private fetchPage = 1;
   private fetchBase = 0;
 
+  // ---- decoded-instruction cache (decode/decode-cache.ts); host state, never saved ----
+  /** Tag of each slot: offset in `mem` * 2 + code32; -1 = empty. */
+  readonly dcTag = new Float64Array(DC_SLOTS).fill(-1);
+  /** Handler id (exec/pre-fast.ts dispatchPre); id 0 calls dcFn. */
+  readonly dcId = new Uint16Array(DC_SLOTS);
+  readonly dcFn: PreFn[] = new Array<PreFn>(DC_SLOTS).fill(legacyExec);
+  /** Instruction length (0: the slot runs the byte-fetching path from EIP). */
+  readonly dcLen = new Uint8Array(DC_SLOTS);
+  /** ModRM.reg operand, as an index into reg32/reg16/reg8 for the operand size. */
+  readonly dcR = new Uint8Array(DC_SLOTS);
+  /** ModRM.rm register operand (or the opcode's fixed register), likewise. */
+  readonly dcM = new Uint8Array(DC_SLOTS);
+  /** Effective address = (regFile[dcBase] + (regFile[dcIdx] << dcScale) + dcDisp) & dcMask, in segment dcSeg. */
+  readonly dcBase = new Uint8Array(DC_SLOTS);
+  readonly dcIdx = new Uint8Array(DC_SLOTS);
+  readonly dcScale = new Uint8Array(DC_SLOTS);
+  readonly dcDisp = new Int32Array(DC_SLOTS);
+  readonly dcMask = new Int32Array(DC_SLOTS);
+  readonly dcSeg = new Uint8Array(DC_SLOTS);
+  readonly dcImm = new Int32Array(DC_SLOTS);
+  /** Off: every instruction is decoded from its bytes each time (tests compare the two paths). */
+  decodeCacheEnabled = true;
+  /** RAM pages whose instructions are not cached (code and data share them). */
+  readonly dcNoCache: Uint8Array;
+  /** Per RAM page: how often a write dropped its decoded instructions. */
+  readonly dcWrites: Uint8Array;
+
   readonly x87: X87Glue;
   // scratch values shared by handlers (never allocated per instruction)
   mulHi = 0;
@@ -218,12 +249,17 @@ export class Cpu implements CpuCore {
     this.mem = m.memory.mem;
     this.mem16 = new Uint16Array(this.mem.buffer, this.mem.byteOffset, this.mem.length >>> 1);
     this.mem32 = new Int32Array(this.mem.buffer, this.mem.byteOffset, this.mem.length >>> 2);
-    this.regBuf = new ArrayBuffer(32);
-    this.reg32 = new Int32Array(this.regBuf);
-    this.reg16 = new Uint16Array(this.regBuf);
-    this.reg8 = new Uint8Array(this.regBuf);
+    this.regBuf = new ArrayBuffer(40);
+    this.regFile = new Int32Array(this.regBuf);
+    this.reg32 = new Int32Array(this.regBuf, 0, 8);
+    this.reg16 = new Uint16Array(this.regBuf, 0, 16);
+    this.reg8 = new Uint8Array(this.regBuf, 0, 32);
+    this.dcNoCache = new Uint8Array(this.memory.ramPages);
+    this.dcWrites = new Uint8Array(this.memory.ramPages);
+    this.memory.onCodeWrite = (page) => this.codeWritten(page);
     this.intAck = { acknowledge: () => 0x0f };
     this.ops = buildDispatch();
+    buildDecodeTable();
     this.memory.onA20Change = () => this.flushTlb(true);
     this.x87 = new X87Glue(this);
     m.registry.add(this.x87.fpu);
@@ -297,6 +333,7 @@ export class Cpu implements CpuCore {
     this.delivering = -1;
     this.lastException = -1;
     this.flushTlb(true);
+    this.flushDecodeCache();
     this.modeChanged();
     this.x87.reset();
     this.eventsPending = true;
@@ -698,7 +735,7 @@ export class Cpu implements CpuCore {
         this.tlbAdd(lp);
         this.tlbR[lp] = e;
         if (global) this.tlbGlobal[lp] = 1;
-        if (write && kind === PAGE_RAM && allowWriteSup) {
+        if (write && kind === PAGE_RAM && allowWriteSup && this.memory.codePages[this.memory.pageOffset[pp]! >>> 12] !== 1) {
           this.tlbW[lp] = ((this.memory.pageOffset[pp]! >>> 12) << 2) | TLB_VALID | (allowWriteUser ? TLB_USER : 0);
           if (pp < this.memory.ramPages) this.memory.writeStamp[pp] = this.memory.epoch;
         }
@@ -1084,6 +1121,27 @@ export class Cpu implements CpuCore {
     }
     this.eip = (off + 1) | 0;
     return b;
+  }
+
+  /**
+   * Makes the page of `lin` (the linear EIP of an instruction about to run)
+   * the fetch page if it can be, exactly as the first byte fetch would: the
+   * CS limit is left to the byte path; a translation may raise the same #PF.
+   */
+  private primeFetchPage(lin: number): void {
+    if (this.eip >>> 0 > this.csFetchHi || this.longInstr) return;
+    let e = this.tlbR[lin >>> 12]!;
+    if ((e & this.tlbNeed) !== this.tlbNeed) {
+      this.translate(lin, false, this.cpl === 3);
+      e = this.tlbR[lin >>> 12]!;
+      if ((e & this.tlbNeed) !== this.tlbNeed) return;
+    }
+    const pageLin = lin & PAGE_LIN_MASK;
+    const firstOff = (pageLin - this.csBase) >>> 0;
+    if (firstOff <= this.csFetchHi && firstOff + 0xfff <= this.csFetchHi) {
+      this.fetchPage = pageLin;
+      this.fetchBase = (e & ~3) * 1024;
+    }
   }
 
   /** Called by prefix handlers: from the 4th prefix byte on, fetches take the checked path. */
@@ -1629,10 +1687,24 @@ export class Cpu implements CpuCore {
   /** Executes one instruction (no event checks). Throws CPU_FAULT on a guest exception. */
   private execOne(): void {
     if (this.prefixed) this.clearPrefixes();
-    this.instrEip = this.eip;
+    const eip = this.eip;
+    this.instrEip = eip;
     const tf = this.flags & FLAG.TF;
-    const op = this.fetch8();
-    this.ops[op | this.osz]!(this);
+    const lin = (this.csBase + eip) | 0;
+    if ((lin & PAGE_LIN_MASK) !== this.fetchPage) this.primeFetchPage(lin);
+    let s = -1;
+    if ((lin & PAGE_LIN_MASK) === this.fetchPage) {
+      const off = this.fetchBase + (lin & 0xfff);
+      s = off & DC_MASK;
+      if (this.dcTag[s] !== off * 2 + (this.code32 ? 1 : 0) && !this.decodeSlot(off, s)) s = -1;
+    }
+    if (s >= 0) {
+      this.eip = (eip + this.dcLen[s]!) | 0;
+      dispatchPre(this, this.dcId[s]!, s);
+    } else {
+      const op = this.fetch8();
+      this.ops[op | this.osz]!(this);
+    }
     this.icount++;
     if (this.flags & FLAG.RF) this.flags &= ~FLAG.RF;
     if (tf && this.icount >= this.dbShadowUntil) {
@@ -1672,6 +1744,9 @@ export class Cpu implements CpuCore {
    */
   private runFast(stop: number): boolean {
     const ops = this.ops;
+    const tag = this.dcTag;
+    const ids = this.dcId;
+    const len = this.dcLen;
     while (this.icount < stop) {
       if (this.eventsPending) {
         if (this.stopRequested) return true;
@@ -1685,12 +1760,63 @@ export class Cpu implements CpuCore {
         }
       }
       if (this.prefixed) this.clearPrefixes();
-      this.instrEip = this.eip;
+      const eip = this.eip;
+      this.instrEip = eip;
+      const lin = (this.csBase + eip) | 0;
+      if ((lin & PAGE_LIN_MASK) === this.fetchPage) {
+        const off = this.fetchBase + (lin & 0xfff);
+        const s = off & DC_MASK;
+        if (tag[s] === off * 2 + (this.code32 ? 1 : 0) || this.decodeSlot(off, s)) {
+          this.eip = (eip + len[s]!) | 0;
+          dispatchPre(this, ids[s]!, s);
+          this.icount++;
+          continue;
+        }
+      }
       const op = this.fetch8();
       ops[op | this.osz]!(this);
       this.icount++;
     }
     return false;
+  }
+
+  /** Fills slot s with the instruction at mem[off]; false: run it uncached (its page is not cached). */
+  private decodeSlot(off: number, s: number): boolean {
+    if (!this.decodeCacheEnabled) return false;
+    const page = Math.floor(off / 4096);
+    if (page < this.memory.ramPages) {
+      if (this.dcNoCache[page] === 1) return false;
+      if (this.memory.codePages[page] !== 1) {
+        this.memory.codePages[page] = 1;
+        // Writes to a page with decoded code must take the general path (which invalidates).
+        for (let i = 0; i < this.tlbCount; i++) {
+          const lp = this.tlbList[i]!;
+          const e = this.tlbW[lp]!;
+          if (e !== 0 && e >>> 2 === page) this.tlbW[lp] = 0;
+        }
+      }
+    }
+    return decodeInto(this, off, s);
+  }
+
+  /** A write hit a RAM page holding decoded instructions: drop them (self-modifying code). */
+  private codeWritten(page: number): void {
+    const tag = this.dcTag;
+    const base = (page * 4096) & DC_MASK;
+    for (let k = 0; k < 4096; k++) {
+      const t = tag[base + k]!;
+      if (t >= 0 && Math.floor(t / 8192) === page) tag[base + k] = -1;
+    }
+    this.memory.codePages[page] = 0;
+    if (++this.dcWrites[page]! >= DC_THRASH_LIMIT) this.dcNoCache[page] = 1;
+  }
+
+  /** Empties the decoded-instruction cache (reset, snapshot restore, anything that rewrites RAM wholesale). */
+  flushDecodeCache(): void {
+    this.dcTag.fill(-1);
+    this.memory.codePages.fill(0);
+    this.dcNoCache.fill(0);
+    this.dcWrites.fill(0);
   }
 
   private runDebug(stop: number): boolean {
@@ -1823,6 +1949,7 @@ export class Cpu implements CpuCore {
     this.noTlbFill = !this.noTlbFill;
     this.updateDebugState();
     this.flushTlb(true);
+    this.flushDecodeCache();
     this.eventsPending = true;
   }
 
