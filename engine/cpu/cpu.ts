@@ -35,7 +35,7 @@ import { num, intoTyped } from '../state/snapshot.js';
 import { FLAG, ARITH_FLAGS, EFLAGS_VALID, EXC, EXC_NAMES, SEG, PARITY, CR0, CR4 } from './flags.js';
 import { buildDispatch, type Handler } from './decode/opcodes.js';
 import { DC_SLOTS, DC_MASK, DC_THRASH_LIMIT, decodeInto, buildDecodeTable } from './decode/decode-cache.js';
-import { dispatchPre, legacyExec, type PreFn } from './exec/pre-fast.js';
+import { legacyExec, type PreFn } from './exec/pre-fast.js';
 import { X87Glue } from './x87-glue.js';
 import { taskSwitch, iretTask } from './exec/system.js';
 
@@ -56,6 +56,9 @@ const TLB_VALID = 1;
 const TLB_USER = 2;
 const TLB_TRACK = 8192;
 const PAGE_LIN_MASK = ~0xfff;
+const DC_SLOTS_LOCAL = 1 << 17;
+/** DC_MASK as a local constant (an imported binding is a checked load in the hot loop). */
+const DC_MASK_LOCAL = DC_SLOTS_LOCAL - 1;
 /** Exceptions raised in a row with no instruction retired before the CPU reports an exception loop. */
 const FAULT_LOOP_LIMIT = 10000;
 
@@ -207,10 +210,15 @@ export class Cpu implements CpuCore {
   private fetchBase = 0;
 
   // ---- decoded-instruction cache (decode/decode-cache.ts); host state, never saved ----
-  /** Tag of each slot: offset in `mem` * 2 + code32; -1 = empty. */
-  readonly dcTag = new Float64Array(DC_SLOTS).fill(-1);
-  /** Handler id (exec/pre-fast.ts dispatchPre); id 0 calls dcFn. */
-  readonly dcId = new Uint16Array(DC_SLOTS);
+  /**
+   * Tag of each slot: the instruction's offset in `mem`, -1 = empty; one tag
+   * array per default operand size (a slot holds the decoding for one of them).
+   */
+  readonly dcTag16 = new Int32Array(DC_SLOTS).fill(-1);
+  readonly dcTag32 = new Int32Array(DC_SLOTS).fill(-1);
+  /** The tag array of the current CS default size. */
+  dcTag = this.dcTag16;
+  /** The slot's handler (a megamorphic call through this table measured faster than a switch of direct calls). */
   readonly dcFn: PreFn[] = new Array<PreFn>(DC_SLOTS).fill(legacyExec);
   /** Instruction length (0: the slot runs the byte-fetching path from EIP). */
   readonly dcLen = new Uint8Array(DC_SLOTS);
@@ -257,9 +265,12 @@ export class Cpu implements CpuCore {
     this.dcNoCache = new Uint8Array(this.memory.ramPages);
     this.dcWrites = new Uint8Array(this.memory.ramPages);
     this.memory.onCodeWrite = (page) => this.codeWritten(page);
+    // Tags are int32 offsets into mem: machines with more than 2 GiB of RAM and ROM run uncached.
+    if (this.mem.length > 0x7fffffff) this.decodeCacheEnabled = false;
     this.intAck = { acknowledge: () => 0x0f };
     this.ops = buildDispatch();
     buildDecodeTable();
+    if (DC_SLOTS_LOCAL !== DC_SLOTS) throw new Error('cpu: DC_SLOTS_LOCAL out of step with decode-cache.ts');
     this.memory.onA20Change = () => this.flushTlb(true);
     this.x87 = new X87Glue(this);
     m.registry.add(this.x87.fpu);
@@ -486,6 +497,7 @@ export class Cpu implements CpuCore {
       this.csBase = this.segBase[SEG.CS]!;
       this.csFetchHi = limit;
       this.code32 = (attr & 0x4000) !== 0 && checkTypes;
+      this.dcTag = this.code32 ? this.dcTag32 : this.dcTag16;
       this.fetchPage = 1;
       this.prefixed = true; // re-derive osz/asz32 after this instruction
     } else if (seg === SEG.SS) {
@@ -1696,11 +1708,11 @@ export class Cpu implements CpuCore {
     if ((lin & PAGE_LIN_MASK) === this.fetchPage) {
       const off = this.fetchBase + (lin & 0xfff);
       s = off & DC_MASK;
-      if (this.dcTag[s] !== off * 2 + (this.code32 ? 1 : 0) && !this.decodeSlot(off, s)) s = -1;
+      if (this.dcTag[s] !== off && !this.decodeSlot(off, s)) s = -1;
     }
     if (s >= 0) {
       this.eip = (eip + this.dcLen[s]!) | 0;
-      dispatchPre(this, this.dcId[s]!, s);
+      this.dcFn[s]!(this, s);
     } else {
       const op = this.fetch8();
       this.ops[op | this.osz]!(this);
@@ -1744,8 +1756,7 @@ export class Cpu implements CpuCore {
    */
   private runFast(stop: number): boolean {
     const ops = this.ops;
-    const tag = this.dcTag;
-    const ids = this.dcId;
+    const fns = this.dcFn;
     const len = this.dcLen;
     while (this.icount < stop) {
       if (this.eventsPending) {
@@ -1765,10 +1776,10 @@ export class Cpu implements CpuCore {
       const lin = (this.csBase + eip) | 0;
       if ((lin & PAGE_LIN_MASK) === this.fetchPage) {
         const off = this.fetchBase + (lin & 0xfff);
-        const s = off & DC_MASK;
-        if (tag[s] === off * 2 + (this.code32 ? 1 : 0) || this.decodeSlot(off, s)) {
+        const s = off & DC_MASK_LOCAL;
+        if (this.dcTag[s] === off || this.decodeSlot(off, s)) {
           this.eip = (eip + len[s]!) | 0;
-          dispatchPre(this, ids[s]!, s);
+          fns[s]!(this, s);
           this.icount++;
           continue;
         }
@@ -1783,7 +1794,7 @@ export class Cpu implements CpuCore {
   /** Fills slot s with the instruction at mem[off]; false: run it uncached (its page is not cached). */
   private decodeSlot(off: number, s: number): boolean {
     if (!this.decodeCacheEnabled) return false;
-    const page = Math.floor(off / 4096);
+    const page = off >>> 12;
     if (page < this.memory.ramPages) {
       if (this.dcNoCache[page] === 1) return false;
       if (this.memory.codePages[page] !== 1) {
@@ -1801,11 +1812,9 @@ export class Cpu implements CpuCore {
 
   /** A write hit a RAM page holding decoded instructions: drop them (self-modifying code). */
   private codeWritten(page: number): void {
-    const tag = this.dcTag;
-    const base = (page * 4096) & DC_MASK;
-    for (let k = 0; k < 4096; k++) {
-      const t = tag[base + k]!;
-      if (t >= 0 && Math.floor(t / 8192) === page) tag[base + k] = -1;
+    const base = (page << 12) & DC_MASK;
+    for (const tag of [this.dcTag16, this.dcTag32]) {
+      for (let k = 0; k < 4096; k++) if (tag[base + k]! >>> 12 === page && tag[base + k]! >= 0) tag[base + k] = -1;
     }
     this.memory.codePages[page] = 0;
     if (++this.dcWrites[page]! >= DC_THRASH_LIMIT) this.dcNoCache[page] = 1;
@@ -1813,7 +1822,8 @@ export class Cpu implements CpuCore {
 
   /** Empties the decoded-instruction cache (reset, snapshot restore, anything that rewrites RAM wholesale). */
   flushDecodeCache(): void {
-    this.dcTag.fill(-1);
+    this.dcTag16.fill(-1);
+    this.dcTag32.fill(-1);
     this.memory.codePages.fill(0);
     this.dcNoCache.fill(0);
     this.dcWrites.fill(0);

@@ -34,7 +34,7 @@ import type { Cpu } from '../cpu.js';
 import { SEG } from '../flags.js';
 import { R8 } from '../flags.js';
 import { OPS, hasModrm, PREFIXES } from './opcodes.js';
-import { PRE_NAMES } from '../exec/pre-fast.js';
+import { PRE_NAMES, PRE_FNS } from '../exec/pre-fast.js';
 import type { PreFn } from '../exec/pre-fast.js';
 
 export const DC_BITS = 17;
@@ -43,7 +43,7 @@ export const DC_MASK = DC_SLOTS - 1;
 /** Writes to a page holding code, after which its instructions are no longer cached. */
 export const DC_THRASH_LIMIT = 32;
 
-/** Handler ids (exec/pre-fast.ts dispatchPre): the slot's dcFn, the byte-fetching path. */
+/** Handler ids (exec/pre-fast.ts PRE_NAMES): an ordinary handler put in dcFn directly, the byte-fetching path. */
 export const PRE_FN = 0;
 export const PRE_LEGACY = 1;
 
@@ -383,16 +383,22 @@ function readImm(c: Cpu, s: number, p: number, ik: number, pageEnd: number): num
 
 function fill(c: Cpu, off: number, s: number, id: number, len: number): boolean {
   if (len > 15) return fillLegacy(c, off, s);
-  c.dcId[s] = id;
+  if (id !== PRE_FN) c.dcFn[s] = PRE_FNS[id]!;
   c.dcLen[s] = len;
-  c.dcTag[s] = off * 2 + (c.code32 ? 1 : 0);
+  setTag(c, off, s);
   return true;
 }
 
+/** Claims slot s for the current default size (and drops the other size's claim on it). */
+function setTag(c: Cpu, off: number, s: number): void {
+  c.dcTag[s] = off;
+  (c.code32 ? c.dcTag16 : c.dcTag32)[s] = -1;
+}
+
 function fillLegacy(c: Cpu, off: number, s: number): boolean {
-  c.dcId[s] = PRE_LEGACY;
+  c.dcFn[s] = PRE_FNS[PRE_LEGACY]!;
   c.dcLen[s] = 0;
-  c.dcTag[s] = off * 2 + (c.code32 ? 1 : 0);
+  setTag(c, off, s);
   return true;
 }
 

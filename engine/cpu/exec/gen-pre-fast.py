@@ -119,19 +119,14 @@ for dec in (False, True):
     fn(nm, L)
 fn('ret_near32', ['const t = c.rd32(SS, c.spOff(0));', 'if (t >>> 0 > c.csFetchHi) c.jumpFault();', 'c.setSp(c.spOff(4));', 'c.eip = t;'])
 
-# ---- the dispatcher: one switch with direct calls (a megamorphic call through a
-# function table costs more than the jump table and a direct call) ----
+# ---- handler ids (the decoder's tables hold ids; slots hold the functions) ----
 names = [l.split('(')[0][len('export function '):] for l in out if l.startswith('export function ')]
-disp = ['/** Handler ids: 0 = the slot\'s dcFn (an ordinary handler), 1 = the byte-fetching path. */',
+disp = ['/** Handler ids: 0 = an ordinary handler the decoder puts in dcFn itself, 1 = the byte-fetching path. */',
         'export const PRE_NAMES: readonly string[] = [\'(dcFn)\', \'(legacy)\', ' + ', '.join(f"'{n}'" for n in names) + '];',
-        '/** Runs the pre-decoded handler `id` on slot s. */',
-        'export function dispatchPre(c: Cpu, id: number, s: number): void {',
-        '  switch (id) {',
-        '    case 0: c.dcFn[s]!(c, s); return;',
-        '    case 1: legacyExec(c); return;']
-for i, n in enumerate(names):
-    disp.append(f'    case {i + 2}: {n}(c, s); return;')
-disp += ['    default: legacyExec(c);', '  }', '}',
+        '/** The handlers by id (0 and 1 are placeholders: dcFn itself and the byte-fetching path). */',
+        'export const PRE_FNS: readonly PreFn[] = [legacyExec, legacyExec, ' + ', '.join(names) + '];',
+]
+disp += [
          '/** Runs the instruction at EIP on the byte-fetching path. */',
          'export function legacyExec(c: Cpu): void {',
          '  const op = c.fetch8();',

@@ -42,7 +42,7 @@ for (const bits of [32, 16] as const) {
             for (let i = 0; i < 5000 && t.cpu.icount < target && !t.cpu.stopRequested; i++) t.cpu.step();
           } else t.cpu.run(target);
         }
-        if (on) cachedSlots += t.cpu.dcTag.filter((x) => x >= 0).length;
+        if (on) cachedSlots += t.cpu.dcTag32.filter((x) => x >= 0).length + t.cpu.dcTag16.filter((x) => x >= 0).length;
         states.push(`${t.cpu.icount} ${fingerprint(t)}`);
       }
       assert.equal(states[1], states[0], `round ${round}: run() with the cache differs from the byte-fetching path`);
