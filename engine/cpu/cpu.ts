@@ -35,6 +35,7 @@ import { num, intoTyped } from '../state/snapshot.js';
 import { FLAG, ARITH_FLAGS, EFLAGS_VALID, EXC, EXC_NAMES, SEG, PARITY, CR0, CR4 } from './flags.js';
 import { buildDispatch, type Handler } from './decode/opcodes.js';
 import { X87Glue } from './x87-glue.js';
+import { P6Pmu } from './pmu.js';
 import { taskSwitch, iretTask } from './exec/system.js';
 
 /** The one value thrown for a guest exception (never an Error: no stack capture). */
@@ -203,6 +204,8 @@ export class Cpu implements CpuCore {
   private fetchBase = 0;
 
   readonly x87: X87Glue;
+  /** PerfEvtSel0/1 and PerfCtr0/1 (engine/cpu/pmu.ts). */
+  readonly pmu: P6Pmu;
   // scratch values shared by handlers (never allocated per instruction)
   mulHi = 0;
   divQ = 0;
@@ -227,6 +230,7 @@ export class Cpu implements CpuCore {
     this.memory.onA20Change = () => this.flushTlb(true);
     this.x87 = new X87Glue(this);
     m.registry.add(this.x87.fpu);
+    this.pmu = new P6Pmu();
     this.taskSwitchImpl = taskSwitch;
     this.reset();
   }
@@ -299,6 +303,7 @@ export class Cpu implements CpuCore {
     this.flushTlb(true);
     this.modeChanged();
     this.x87.reset();
+    this.pmu.reset();
     this.eventsPending = true;
   }
 
@@ -467,6 +472,7 @@ export class Cpu implements CpuCore {
   }
 
   setCpl(cpl: number): void {
+    if (this.pmu.counting) this.pmu.sync(this); // the USR/OS filter: count up to here at the old CPL
     this.cpl = cpl;
     this.tlbNeed = cpl === 3 ? TLB_VALID | TLB_USER : TLB_VALID;
     this.fetchPage = 1;
@@ -1324,6 +1330,7 @@ export class Cpu implements CpuCore {
    * DPL checked, v86 IOPL rules). `retEip` = EIP pushed.
    */
   deliver(vector: number, err: number, soft: boolean, retEip: number): void {
+    if (this.pmu.asleep) this.pmu.wake(this); // every wake-up from HLT delivers an interrupt
     if (!(this.cr0 & CR0.PE)) {
       if (vector * 4 + 3 > this.idtrLimit >>> 0) this.fault(EXC.GP, vector * 8 + 2);
       const flags = this.getEflags();
@@ -1747,6 +1754,7 @@ export class Cpu implements CpuCore {
 
   /** HLT: stops until an interrupt. */
   halt(): void {
+    if (this.pmu.counting) this.pmu.sleep(this);
     this.halted = true;
     this.eventsPending = true;
   }
@@ -1757,7 +1765,7 @@ export class Cpu implements CpuCore {
 
   saveState(): StateRecord {
     const flags = this.getEflags();
-    return {
+    const s: StateRecord = {
       regs: this.reg32.slice(),
       eip: this.eip >>> 0,
       eflags: flags >>> 0,
@@ -1784,6 +1792,8 @@ export class Cpu implements CpuCore {
       dbShadowUntil: this.dbShadowUntil,
       pendingDbTrap: this.pendingDbTrap,
     };
+    this.pmu.saveInto(this, s);
+    return s;
   }
 
   loadState(s: StateRecord): void {
@@ -1816,6 +1826,7 @@ export class Cpu implements CpuCore {
     this.inhibitUntil = num(s, 'inhibitUntil');
     this.dbShadowUntil = typeof s['dbShadowUntil'] === 'number' ? s['dbShadowUntil'] : 0;
     this.pendingDbTrap = num(s, 'pendingDbTrap');
+    this.pmu.loadFrom(s);
     this.delivering = -1;
     this.cpl = num(s, 'cpl');
     for (let i = 0; i < 6; i++) this.segDerive(i);
