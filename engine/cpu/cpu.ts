@@ -37,6 +37,7 @@ import { buildDispatch, type Handler } from './decode/opcodes.js';
 import { DC_SLOTS, DC_MASK, DC_THRASH_LIMIT, decodeInto, buildDecodeTable } from './decode/decode-cache.js';
 import { legacyExec, type PreFn } from './exec/pre-fast.js';
 import { X87Glue } from './x87-glue.js';
+import { P6Pmu } from './pmu.js';
 import { taskSwitch, iretTask } from './exec/system.js';
 
 /** The one value thrown for a guest exception (never an Error: no stack capture). */
@@ -242,6 +243,8 @@ export class Cpu implements CpuCore {
   readonly dcWrites: Uint8Array;
 
   readonly x87: X87Glue;
+  /** PerfEvtSel0/1 and PerfCtr0/1 (engine/cpu/pmu.ts). */
+  readonly pmu: P6Pmu;
   // scratch values shared by handlers (never allocated per instruction)
   mulHi = 0;
   divQ = 0;
@@ -274,6 +277,7 @@ export class Cpu implements CpuCore {
     this.memory.onA20Change = () => this.flushTlb(true);
     this.x87 = new X87Glue(this);
     m.registry.add(this.x87.fpu);
+    this.pmu = new P6Pmu();
     this.taskSwitchImpl = taskSwitch;
     this.reset();
   }
@@ -347,6 +351,7 @@ export class Cpu implements CpuCore {
     this.flushDecodeCache();
     this.modeChanged();
     this.x87.reset();
+    this.pmu.reset();
     this.eventsPending = true;
   }
 
@@ -516,6 +521,7 @@ export class Cpu implements CpuCore {
   }
 
   setCpl(cpl: number): void {
+    if (this.pmu.counting) this.pmu.sync(this); // the USR/OS filter: count up to here at the old CPL
     this.cpl = cpl;
     this.tlbNeed = cpl === 3 ? TLB_VALID | TLB_USER : TLB_VALID;
     this.fetchPage = 1;
@@ -1394,6 +1400,7 @@ export class Cpu implements CpuCore {
    * DPL checked, v86 IOPL rules). `retEip` = EIP pushed.
    */
   deliver(vector: number, err: number, soft: boolean, retEip: number): void {
+    if (this.pmu.asleep) this.pmu.wake(this); // every wake-up from HLT delivers an interrupt
     if (!(this.cr0 & CR0.PE)) {
       if (vector * 4 + 3 > this.idtrLimit >>> 0) this.fault(EXC.GP, vector * 8 + 2);
       const flags = this.getEflags();
@@ -1883,6 +1890,7 @@ export class Cpu implements CpuCore {
 
   /** HLT: stops until an interrupt. */
   halt(): void {
+    if (this.pmu.counting) this.pmu.sleep(this);
     this.halted = true;
     this.eventsPending = true;
   }
@@ -1893,7 +1901,7 @@ export class Cpu implements CpuCore {
 
   saveState(): StateRecord {
     const flags = this.getEflags();
-    return {
+    const s: StateRecord = {
       regs: this.reg32.slice(),
       eip: this.eip >>> 0,
       eflags: flags >>> 0,
@@ -1920,6 +1928,8 @@ export class Cpu implements CpuCore {
       dbShadowUntil: this.dbShadowUntil,
       pendingDbTrap: this.pendingDbTrap,
     };
+    this.pmu.saveInto(this, s);
+    return s;
   }
 
   loadState(s: StateRecord): void {
@@ -1952,6 +1962,7 @@ export class Cpu implements CpuCore {
     this.inhibitUntil = num(s, 'inhibitUntil');
     this.dbShadowUntil = typeof s['dbShadowUntil'] === 'number' ? s['dbShadowUntil'] : 0;
     this.pendingDbTrap = num(s, 'pendingDbTrap');
+    this.pmu.loadFrom(s);
     this.delivering = -1;
     this.cpl = num(s, 'cpl');
     for (let i = 0; i < 6; i++) this.segDerive(i);

@@ -7,7 +7,11 @@
  *
  * Documented differences from objdump (normalised by test/engine/cpu/disasm.test.ts):
  *  - x87 and SIMD instructions are decoded for length but not spelled out ("fpu",
- *    "(unsupported 0f xx)");
+ *    "(unsupported 0f xx)"); x87 encodings a P6 lacks are "(bad)" with their memory
+ *    operand's length, like objdump's holes, including FISTTP (SSE3) and DB E5 (the
+ *    287XL's FRSTPM) that objdump spells; the undocumented aliases a P6 executes
+ *    (FSTP1 D9 D8+i, FXCH4 DD C8+i, FCOM2/FCOMP3/FCOMP5, FXCH7, FSTP8/9) are "fpu"
+ *    where objdump says "(bad)";
  *  - objdump names prefixes that have no effect ("fs", "data16", "addr16", repeated
  *    "repnz"); MPX "bnd" and HLE "xacquire"/"xrelease" are shown as repnz/repz; we omit them (a REP before a non-string instruction is kept);
  *  - 16-bit branch targets wrap at 64 KiB here (as the CPU does), objdump's do not;
@@ -18,6 +22,7 @@
  *    they are BOUND/LES/LDS/POP with an invalid operand (#UD), listed as a 1-byte "(bad)".
  */
 import { OPS, PREFIXES, type OpEntry } from './decode/opcodes.js';
+import { x87IsValid } from './x87/x87.js';
 
 export interface Disassembly {
   /** Instruction length in bytes. */
@@ -159,7 +164,8 @@ function decodeOne(r: Reader, code32: boolean, eip: number, symbols: SymbolLooku
   }
   if (entry.ops === 'FPU') {
     if (modrm < 0xc0) modrmMem(r, modrm, asz32, seg, '');
-    return { length: r.pos, text: 'fpu' };
+    // encodings a P6 raises #UD for (FISTTP, the opcode map's holes) are "(bad)" at full length, as objdump's holes are
+    return { length: r.pos, text: x87IsValid(op, modrm) ? 'fpu' : '(bad)' };
   }
   const names = entry.mn.split('|');
   let mn = osz32 && names.length > 1 ? names[1]! : names[0]!;

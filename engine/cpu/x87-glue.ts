@@ -6,7 +6,7 @@
  * EFLAGS exchange of FCMOVcc/FCOMI.
  */
 import type { Cpu } from './cpu.js';
-import { X87, type X87Bus } from './x87/x87.js';
+import { X87, x87IsValid, type X87Bus } from './x87/x87.js';
 import { CR0, EXC, SEG, FLAG } from './flags.js';
 
 /** Memory operand size of ESC opcode (0-7 = D8-DF) / reg, and whether it is a store. */
@@ -70,8 +70,12 @@ export class X87Glue {
 
   esc(opcode: number): void {
     const c = this.cpu;
-    if (c.cr0 & (CR0.EM | CR0.TS)) c.fault(EXC.NM, -1);
     const m = c.fetch8();
+    // an encoding a P6 lacks (FISTTP, the opcode map's holes) is #UD, which the
+    // SDM ranks before #NM among the faults of decoding (Vol. 3, table 6-2);
+    // reported once per encoding (memory forms by their /reg)
+    if (!x87IsValid(opcode, m)) c.undefinedOpcode(0x10000 | (opcode << 8) | (m >= 0xc0 ? m : m & 0x38));
+    if (c.cr0 & (CR0.EM | CR0.TS)) c.fault(EXC.NM, -1);
     const op = opcode & 7;
     if (this.fpu.needsPendingCheck(opcode, m)) this.checkPending();
     let lin = 0;
@@ -86,6 +90,8 @@ export class X87Glue {
     }
     const fpu = this.fpu;
     fpu.eflagsIn = c.getEflags();
+    // c.pmode is false in virtual-8086 mode: v86 uses the real-mode FSTENV/FSAVE
+    // layout (20-bit linear FIP/FDP; SDM Vol. 1, 8.1.10)
     fpu.exec(opcode, m, lin, c.osz !== 0, c.pmode, c.segSel[SEG.CS]!, c.instrEip, c.segSel[seg]!, off);
     if (op === 7 && m === 0xe0) c.reg16[0] = fpu.statusWord();
     if (fpu.eflagsWritten) c.setArith(fpu.eflagsOut, FLAG.CF | FLAG.PF | FLAG.AF | FLAG.ZF | FLAG.SF | FLAG.OF);

@@ -70,6 +70,9 @@ test('Linux boots to the shell prompt and sees the CPU, timers, UARTs, PCI and t
   // The stock pcnet32 driver binds.
   assert.match(t, /pcnet32: PCnet\/PCI II 79C970A at 0xc000/);
   assert.match(t, /eth0: registered as PCnet\/PCI II 79C970A/);
+  // The P6 performance counters work (no APIC: counting without sampling interrupts).
+  assert.match(t, /p6 PMU driver\.[\s\S]{0,300}\.\.\. generic registers: +2\r?\n/);
+  assert.doesNotMatch(t, /Broken PMU hardware|Failed to access perfctr msr/);
   // No emulation-caused trouble.
   assert.doesNotMatch(t, /unchecked MSR access|Oops|BUG:|WARNING:|Call Trace|Kernel panic|segfault/);
   assert.ok(t.includes(LINUX_PROMPT));

@@ -8,6 +8,7 @@ import { FLAG, EXC, SEG, R8, CR0, CR4 } from '../flags.js';
 import { LOG } from '../../log.js';
 import type { H } from './ops.js';
 import { setResultFlags } from './alu.js';
+import { MSR_P6 } from '../pmu.js';
 
 /** CPUID leaf 1 EDX: FPU DE PSE TSC MSR CX8 SEP PGE CMOV. */
 export const CPUID_FEATURES = (1 << 0) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 11) | (1 << 13) | (1 << 15);
@@ -97,6 +98,17 @@ export function rdmsr(c: Cpu): void {
     case MSR.SYSENTER_EIP:
       lo = c.sysenterEip;
       break;
+    case MSR_P6.PERFEVTSEL0:
+    case MSR_P6.PERFEVTSEL1:
+      lo = c.pmu.evtSel[msr - MSR_P6.PERFEVTSEL0]!;
+      break;
+    case MSR_P6.PERFCTR0:
+    case MSR_P6.PERFCTR1: {
+      const v = c.pmu.readCounter(c, msr - MSR_P6.PERFCTR0);
+      lo = v % 4294967296;
+      hi = Math.floor(v / 4294967296);
+      break;
+    }
     default:
       badMsr(c, msr, 'RDMSR');
   }
@@ -129,17 +141,30 @@ export function wrmsr(c: Cpu): void {
     case MSR.SYSENTER_EIP:
       c.sysenterEip = lo | 0;
       break;
+    case MSR_P6.PERFEVTSEL0:
+    case MSR_P6.PERFEVTSEL1:
+      if (!c.pmu.writeEvtSel(c, msr - MSR_P6.PERFEVTSEL0, lo, hi)) c.fault(EXC.GP, 0);
+      break;
+    case MSR_P6.PERFCTR0:
+    case MSR_P6.PERFCTR1:
+      c.pmu.writeCounter(c, msr - MSR_P6.PERFCTR0, lo);
+      break;
     default:
       badMsr(c, msr, 'WRMSR');
   }
 }
 
-/** RDPMC: the P6 has two performance counters; this machine does not count events, so they read 0. */
+/**
+ * RDPMC: PerfCtr0/1 (ECX = 0/1, else #GP), 40 bits in EDX[7:0]:EAX. At CPL > 0
+ * (v86 included) only with CR4.PCE.
+ */
 export function rdpmc(c: Cpu): void {
   if (c.protectedMode && c.cpl !== 0 && !(c.cr4 & CR4.PCE)) c.fault(EXC.GP, 0);
-  if ((c.reg32[1]! >>> 0) > 1) c.fault(EXC.GP, 0);
-  c.reg32[0] = 0;
-  c.reg32[2] = 0;
+  const k = c.reg32[1]! >>> 0;
+  if (k > 1) c.fault(EXC.GP, 0);
+  const v = c.pmu.readCounter(c, k);
+  c.reg32[0] = v % 4294967296;
+  c.reg32[2] = Math.floor(v / 4294967296);
 }
 
 export function sysenter(c: Cpu): void {

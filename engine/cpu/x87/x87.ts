@@ -84,7 +84,10 @@ export function x87MemOperand(opcode: number, modrm: number, opsize32: boolean):
  * Whether an ESC encoding exists on a P6 (the CPU raises #UD otherwise).
  * FISTTP (SSE3) is absent; the undocumented aliases (FSTP1, FCOM2, FCOMP3,
  * FXCH4, FCOMP5, FFREEP, FXCH7, FSTP8, FSTP9) and the 8087/287 no-ops FENI,
- * FDISI and FSETPM exist.
+ * FDISI and FSETPM exist. The holes of the SDM's x87 opcode map (Vol. 2,
+ * A.5) are #UD: memory D9 /1, DB /1 /4 /6, DD /1 /5, DF /1; registers
+ * D9 D1-D7 E2 E3 E6 E7 EF, DA E0-E8 EA-FF, DB E5-E7 F8-FF (E5 is the
+ * 287XL's FRSTPM), DD F0-FF, DE D8 DA-DF, DF E1-E7 F8-FF.
  */
 export function x87IsValid(opcode: number, modrm: number): boolean {
   const reg = (modrm >> 3) & 7;
@@ -104,9 +107,9 @@ export function x87IsValid(opcode: number, modrm: number): boolean {
       return true;
     case 2: return reg < 4 || modrm === 0xe9;
     case 3: return reg < 4 || (reg === 4 && modrm <= 0xe4) || reg === 5 || reg === 6;
-    case 5: return reg !== 7;
+    case 5: return reg < 6;
     case 6: return reg !== 3 || modrm === 0xd9;
-    case 7: return reg !== 4 || modrm === 0xe0;
+    case 7: return (reg !== 4 || modrm === 0xe0) && reg !== 7;
     default: return true;
   }
 }

@@ -106,3 +106,45 @@ test('disassembler: symbols for branch targets, fixed examples', () => {
   assert.equal(disassemble(new Uint8Array([0xf3, 0xa5]), true).text, 'rep movs DWORD PTR es:[edi],DWORD PTR ds:[esi]');
   assert.equal(disassemble(new Uint8Array([0x0f]), true).text, '(bad)');
 });
+
+test('x87: every ESC opcode and ModRM has objdump\'s length; P6 #UD encodings are "(bad)"', { skip }, () => {
+  // each slot: ESC, ModRM, a 32-bit displacement's worth of bytes (mod 10/rm 100 takes SIB + disp32)
+  const buf = new Uint8Array(8 * 256 * 8).fill(0x90);
+  for (let op = 0; op < 8; op++) for (let m = 0; m < 256; m++) buf.set([0xd8 + op, m, 0x11, 0x22, 0x33, 0x44, 0x55], (op * 256 + m) * 8);
+  const dir = mkdtempSync(join(tmpdir(), 'rewind-dis-'));
+  let out: string;
+  try {
+    writeFileSync(join(dir, 'x.bin'), buf);
+    out = execFileSync('objdump', ['-D', '-b', 'binary', '-m', 'i386', '-M', 'intel', '--insn-width=16', join(dir, 'x.bin')], { maxBuffer: 1 << 26 }).toString();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const obj = new Map<number, { len: number; text: string }>();
+  for (const l of out.split('\n')) {
+    const m = /^\s+([0-9a-f]+):\t([0-9a-f ]+)\t?(.*)$/.exec(l);
+    if (m) obj.set(parseInt(m[1]!, 16), { len: m[2]!.trim().split(' ').length, text: m[3]!.trim() });
+  }
+  // objdump's "(bad)" that a P6 executes: the undocumented aliases
+  const alias = (op: number, m: number): boolean =>
+    (op === 0xd9 && m >= 0xd8 && m <= 0xdf) || (op === 0xdc && m >= 0xd0 && m <= 0xdf) || (op === 0xdd && m >= 0xc8 && m <= 0xcf) ||
+    (op === 0xde && m >= 0xd0 && m <= 0xd7) || (op === 0xdf && m >= 0xc8 && m <= 0xdf);
+  const bad: string[] = [];
+  let undef = 0;
+  for (let op = 0xd8; op <= 0xdf; op++) {
+    for (let m = 0; m < 256; m++) {
+      const at = ((op - 0xd8) * 256 + m) * 8;
+      const o = obj.get(at)!;
+      const d = disassemble(buf.subarray(at, at + 8), true, at);
+      const what = `${op.toString(16)} ${m.toString(16)}: objdump ${o.len} "${o.text}", rewind ${d.length} "${d.text}"`;
+      if (d.length !== o.len) { bad.push(what); continue; }
+      const oBad = o.text.startsWith('(bad)');
+      // objdump knows SSE3's FISTTP and the 287XL's FRSTPM; neither exists on a P6
+      const oP6Bad = oBad ? !alias(op, m) : /^(fisttp|frstpm)/.test(o.text);
+      if ((d.text === '(bad)') !== oP6Bad) bad.push(what);
+      if (d.text === '(bad)') undef++;
+    }
+  }
+  assert.deepEqual(bad, []);
+  // memory forms D9/1, DB/1/4/6, DD/1/5, DF/1: 7 x 24 ModRMs; register forms: D9 12, DA 31, DB 11, DD 16, DE 7, DF 15
+  assert.equal(undef, 7 * 24 + 92);
+});

@@ -117,6 +117,28 @@ test('encodings that exist on a P6 and memory operand sizes', () => {
   assert.deepEqual(x87MemOperand(0xd8, 0xc0, true), { size: 0, write: false });
 });
 
+test('x87IsValid matches the SDM opcode map (A.5) plus the P6 aliases, for all 8 x 256 ModRMs', () => {
+  // the holes, written out from the opcode map: memory forms by ESC/reg, register forms by ModRM
+  const memHoles: Record<number, number[]> = { 0xd9: [1], 0xdb: [1, 4, 6], 0xdd: [1, 5], 0xdf: [1] };
+  const range = (a: number, b: number): number[] => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+  const regHoles: Record<number, number[]> = {
+    0xd9: [...range(0xd1, 0xd7), 0xe2, 0xe3, 0xe6, 0xe7, 0xef],
+    0xda: [...range(0xe0, 0xe8), ...range(0xea, 0xff)],
+    0xdb: [...range(0xe5, 0xe7), ...range(0xf8, 0xff)],
+    0xdd: range(0xf0, 0xff),
+    0xde: [0xd8, ...range(0xda, 0xdf)],
+    0xdf: [...range(0xe1, 0xe7), ...range(0xf8, 0xff)],
+  };
+  const wrong: string[] = [];
+  for (let op = 0xd8; op <= 0xdf; op++) {
+    for (let m = 0; m < 256; m++) {
+      const want = m < 0xc0 ? !(memHoles[op] ?? []).includes((m >> 3) & 7) : !(regHoles[op] ?? []).includes(m);
+      if (x87IsValid(op, m) !== want) wrong.push(`${op.toString(16)} ${m.toString(16)}`);
+    }
+  }
+  assert.deepEqual(wrong, []);
+});
+
 test('FCOMI/FUCOMIP report through eflagsOut; FCMOVcc reads eflagsIn', () => {
   const { x, run } = setup();
   run(0xd9, 0xe8); run(0xd9, 0xee); // ST0 = 0, ST1 = 1
