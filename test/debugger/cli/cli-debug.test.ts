@@ -12,6 +12,10 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { repoRoot } from '../../util.js';
 import { REWIND_BIN, GUESTS, runCli, tempDir } from './cli-harness.js';
+import { GdbTestClient } from '../gdb/client.js';
+import { encodePacket, hexText } from '../../../debugger/gdb/packets.js';
+import { readJournalFile } from '../../../engine/host/journal-file.js';
+import { journalEnd } from '../../../debugger/cli/journal-open.js';
 
 const hasGdb = spawnSync('gdb', ['--version']).status === 0;
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
@@ -62,6 +66,32 @@ test('rewind gdb on a recording: gdb breaks on a symbol, reverse-steps, and kill
   const e = await stub.exit;
   assert.equal(e.code, 0, e.stderr);
   assert.match(e.stderr, /gdb killed the target/);
+});
+
+test('rewind gdb --at end / --at N: the stub starts where it was asked to, not at icount 0', async (t) => {
+  const dir = tempDir(t);
+  const j = join(dir, 'g.rwj');
+  const rec = await runCli(['record', '-o', j, join(GUESTS, 'demo.rom'), '--clock', 'virtual'], { stdin: 'hey\rquit\r' });
+  assert.equal(rec.code, 0, rec.stderr);
+  const end = journalEnd(readJournalFile(j));
+  assert.ok(end > 100_000);
+  for (const [at, want] of [['end', end], ['100000', 100_000]] as const) {
+    const stub = startStub([j, '--at', at]);
+    const port = await stub.port;
+    assert.ok(port > 0, 'listening');
+    const c = await GdbTestClient.open(port);
+    assert.equal(await c.req('qRcmd,' + hexText('icount')), 'OK');
+    assert.equal(c.console, `icount ${want}\n`);
+    // The first stop reply gdb reads describes that position too.
+    assert.match(await c.req('?'), /^T05/);
+    const eip = (await c.req('p8')).match(/../g)!.reverse().join('');
+    assert.notEqual(parseInt(eip, 16), 0xfff0, 'not at the reset vector');
+    c.raw(encodePacket('k', false));
+    await c.waitClosed();
+    const e = await stub.exit;
+    assert.equal(e.code, 0, e.stderr);
+    assert.match(e.stderr, new RegExp(`stopped at icount ${want}\\b`));
+  }
 });
 
 test('rewind gdb on a live run: the guest runs to its exit under gdb, and gdb can go back', { skip: hasGdb ? false : 'gdb is not installed' }, async () => {
