@@ -21,7 +21,7 @@ const hasGdb = spawnSync('gdb', ['--version']).status === 0;
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 
 /** Starts `rewind gdb ARGS --port 0`, resolves with the port it listens on. */
-function startStub(args: string[]): { port: Promise<number>; exit: Promise<{ code: number | null; stderr: string }> } {
+function startStub(args: string[]): { port: Promise<number>; exit: Promise<{ code: number | null; stderr: string }>; kill: () => void } {
   const child = spawn(process.execPath, [REWIND_BIN, 'gdb', ...args, '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   let gotPort: (p: number) => void = () => {};
@@ -33,7 +33,7 @@ function startStub(args: string[]): { port: Promise<number>; exit: Promise<{ cod
   });
   const exit = new Promise<{ code: number | null; stderr: string }>((res) => child.on('exit', (code) => res({ code, stderr })));
   void exit.then((e) => gotPort(-1 * (e.code ?? 1)));
-  return { port, exit };
+  return { port, exit, kill: () => void child.kill() };
 }
 
 function gdbBatch(port: number, cmds: string[]): string {
@@ -77,6 +77,7 @@ test('rewind gdb --at end / --at N: the stub starts where it was asked to, not a
   assert.ok(end > 100_000);
   for (const [at, want] of [['end', end], ['100000', 100_000]] as const) {
     const stub = startStub([j, '--at', at]);
+    t.after(stub.kill); // a failed assertion must not leave the stub running
     const port = await stub.port;
     assert.ok(port > 0, 'listening');
     const c = await GdbTestClient.open(port);
