@@ -98,7 +98,7 @@ export async function debug(argv: string[], io: CliIo): Promise<number> {
     };
   }
   seekToStart(s, opts);
-  const controller = new SessionController(s.session, { title: s.title, log, disassemble: tuiDisassembler(s.session.symbols) });
+  const controller = new SessionController(s.session, { title: s.title, log, disassemble: tuiDisassembler(s.session.symbols), clock: () => performance.now() });
   const React = await import('react');
   const { render } = await import('ink');
   const { App } = await import('../../tui/App.js');
