@@ -68,6 +68,30 @@ test('rewind gdb on a recording: gdb breaks on a symbol, reverse-steps, and kill
   assert.match(e.stderr, /gdb killed the target/);
 });
 
+test('the README demo walkthrough in gdb: a conditional breakpoint back to the lossy reset, a watchpoint back to the store', { skip: !hasGdb ? 'gdb is not installed' : !existsSync(join(repoRoot, 'recordings', 'demo.rwj')) ? 'no demo recording' : false }, async (t) => {
+  const stub = startStub([join(repoRoot, 'recordings', 'demo.rwj'), '--at', '786410039']);
+  t.after(stub.kill);
+  const port = await stub.port;
+  assert.ok(port > 0, 'listening');
+  const out = gdbBatch(port, [
+    `symbol-file ${join(GUESTS, 'demo.elf')}`,
+    'break *0xf95cf if *(int *)0x20100 != $eax',
+    'reverse-continue',
+    'monitor icount',
+    'print *(int *)0x20100',
+    'delete',
+    'watch *(int *)0x20100',
+    'reverse-continue',
+    'monitor where',
+    'kill',
+  ]);
+  assert.match(out, /Breakpoint 1, 0x000f95cf in main_loop\.reset_head/, out);
+  assert.match(out, /^icount 772108886$/m, out);
+  assert.match(out, /^\$1 = 1$/m, out);
+  assert.match(out, /^icount 772108695 eip com1_isr\.store_head$/m, out);
+  assert.equal((await stub.exit).code, 0);
+});
+
 test('rewind gdb --at end / --at N: the stub starts where it was asked to, not at icount 0', async (t) => {
   const dir = tempDir(t);
   const j = join(dir, 'g.rwj');
