@@ -43,18 +43,19 @@ function readHead(s: Session): number {
   return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
 }
 
-test('reverse-continue on an rx_head watchpoint reports every write a forward linear scan sees', { skip }, async () => {
-  const s = await openDemo();
-  const t = s.target;
-  // Crosses the 2,000,000-instruction checkpoint at 772,000,000 and holds the lossy reset.
-  const from = 771_600_000;
-  const to = 772_110_000;
-  assert.ok(t.checkpointAtOrBefore(to - 1) <= 772_000_000);
+interface WindowScan {
+  /** Forward, one instruction at a time with no probe (the CPU's fast paths): each change of the value. */
+  changes: { icount: number; value: number }[];
+  /** Forward with access tracking: every write, including those that store the value already there. */
+  writes: { icount: number; value: number }[];
+  /** Reverse-continue with a write watchpoint from `to` back past `from`, oldest first. */
+  hits: { icount: number; value: number }[];
+}
 
-  // Forward, one instruction at a time with no probe (the CPU's fast paths):
-  // every change of the value, with the position of the instruction that made it.
+async function scanWindow(s: Session, from: number, to: number): Promise<WindowScan> {
+  const t = s.target;
   s.seek(from);
-  const changes: { icount: number; value: number }[] = [];
+  const changes: WindowScan['changes'] = [];
   let prev = readHead(s);
   while (t.icount < to) {
     const at = t.icount;
@@ -63,9 +64,8 @@ test('reverse-continue on an rx_head watchpoint reports every write a forward li
     if (v !== prev) changes.push({ icount: at, value: v });
     prev = v;
   }
-  // Forward with access tracking: every write, including those that store the same value.
   s.seek(from);
-  const writes: { icount: number; value: number }[] = [];
+  const writes: WindowScan['writes'] = [];
   const probe: Probe = {
     code: new Set<number>(),
     onInsn: () => false,
@@ -79,26 +79,42 @@ test('reverse-continue on an rx_head watchpoint reports every write a forward li
   };
   t.run(to, probe);
   assert.equal(t.icount, to);
-  for (const c of changes) assert.ok(writes.some((w) => w.icount === c.icount && w.value === c.value), `value change at ${c.icount} missing from the tracked writes`);
-  assert.ok(changes.some((c) => c.icount === LOST_BYTE_STORE && c.value === 1), 'the lost byte is stored inside the window');
-
-  // Backward: reverse-continue from the end of the window until before its start.
   s.seek(to);
-  s.addPoint({ type: 'watch', addr: RX_HEAD, length: 4, access: 'write' });
-  const hits: { icount: number; value: number }[] = [];
+  const point = s.addPoint({ type: 'watch', addr: RX_HEAD, length: 4, access: 'write' });
+  const hits: WindowScan['hits'] = [];
   for (;;) {
     const st = await s.reverseContinue();
     if (st.kind !== 'watchpoint' || st.position.icount < from) break;
     assert.equal(st.position.sub, 0);
     hits.push({ icount: st.position.icount, value: st.watch!.value });
   }
+  s.removePoint(point.id);
   hits.reverse();
-  assert.deepEqual(
-    hits,
-    writes.map((w) => ({ icount: w.icount, value: w.value })),
-  );
-  assert.ok(hits.length >= 6, `only ${hits.length} writes in the window`);
-  assert.ok(hits.some((h) => h.icount === LOSSY_RESET && h.value === 0));
+  return { changes, writes, hits };
+}
+
+test('reverse-continue on an rx_head watchpoint reports every write a forward linear scan sees', { skip }, async () => {
+  const s = await openDemo();
+  const t = s.target;
+
+  // Around the loss: crosses the 2,000,000-instruction checkpoint at
+  // 772,000,000 and holds the byte's store and the lossy reset.
+  assert.ok(t.checkpointAtOrBefore(772_109_999) <= 772_000_000);
+  const late = await scanWindow(s, 771_600_000, 772_110_000);
+  for (const c of late.changes) assert.ok(late.writes.some((w) => w.icount === c.icount && w.value === c.value), `value change at ${c.icount} missing from the tracked writes`);
+  assert.ok(late.changes.some((c) => c.icount === LOST_BYTE_STORE && c.value === 1), 'the lost byte is stored inside the window');
+  assert.deepEqual(late.hits, late.writes);
+  assert.ok(late.hits.length >= 6, `only ${late.hits.length} writes in the window`);
+  assert.ok(late.hits.some((h) => h.icount === LOSSY_RESET && h.value === 0));
+
+  // From power-on: the first write is main32's REP STOSD clearing the
+  // variables (the string fast path), storing the 0 that is already there.
+  const early = await scanWindow(s, 0, 200_000);
+  assert.deepEqual(early.hits, early.writes);
+  assert.ok(early.hits.length >= 2, `only ${early.hits.length} writes in the window`);
+  s.seek(early.hits[0]!.icount);
+  assert.deepEqual([...s.readMemory(s.linearPc(), 2)], [0xf3, 0xab], 'rep stosd');
+  assert.equal(early.hits[0]!.value, 0);
 });
 
 test('the README walkthrough, typed as the TUI commands: from the loss back to the reset that forgot the byte, then to its store', { skip }, async () => {
