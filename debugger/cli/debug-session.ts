@@ -17,7 +17,7 @@ import type { Pc } from '../../engine/pc.js';
 import { MachineTarget } from '../timeline/machine-target.js';
 import { Session } from '../timeline/session.js';
 import { SymbolTable } from '../timeline/symbols.js';
-import type { ParsedOpts } from './args.js';
+import { parseIntArg, type ParsedOpts } from './args.js';
 import type { CliIo } from './io.js';
 import { buildPc, guessSymbols, headerImages, headerMachine, setupFromOptions, type MachineSetup } from './machine-setup.js';
 import { machineForJournal, openJournal } from './journal-open.js';
@@ -133,4 +133,18 @@ export async function openSession(opts: ParsedOpts, positional: string[], io: Cl
   const symbols = symPath ? SymbolTable.load(symPath) : null;
   session = new Session(target, { symbols });
   return { session, target, pc, setup, title, live: !isJournal, symbolsPath: symPath, close };
+}
+
+/**
+ * `--at ICOUNT|end`: moves a freshly opened session to where the user asked
+ * to start (shared by `rewind debug` and `rewind gdb`). No option: stays at
+ * the start of history.
+ */
+export function seekToStart(s: OpenSession, opts: ParsedOpts): void {
+  const at = opts['at'] as string | undefined;
+  if (at === undefined) return;
+  const t = s.target;
+  const target = at === 'end' ? (t.historyEnd === Infinity ? null : t.historyEnd) : parseIntArg('at', at, 0, Number.MAX_SAFE_INTEGER);
+  if (target === null) throw argError('--at end needs a recording (a live run has no end yet)');
+  s.session.seek(target);
 }

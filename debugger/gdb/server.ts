@@ -15,7 +15,7 @@ import { RewindError, argError } from '../../engine/errors.js';
 import { PacketDecoder, encodePacket, toHexBytes, hexLe32, hexText, GDB_MAX_PACKET, type FrameEvent } from './packets.js';
 import { parseRequest, type GdbRequest, BREAK } from './requests.js';
 import { GDB_REGS, GDB_REG_OFFSET, GDB_G_BYTES, targetXml } from './target-xml.js';
-import { type Session, type StopInfo, type Point, formatPos, describePoint } from '../timeline/session.js';
+import { type Session, type StopInfo, type Point, type Progress, type RunOptions, formatPos, describePoint } from '../timeline/session.js';
 import { REG, type RegId, type FpuState } from '../timeline/target.js';
 
 export interface GdbServerOptions {
@@ -26,6 +26,14 @@ export interface GdbServerOptions {
   onKill?: () => void;
   /** Called when a gdb disconnects or detaches. */
   onDisconnect?: () => void;
+  /**
+   * During a long monitor command (seek, last-write), send a progress line
+   * as console output at least this often (ms), so gdb's remote timeout
+   * (2 s by default) never expires while the stub works. Default 1000.
+   */
+  keepAliveMs?: number;
+  /** Milliseconds for keep-alive pacing (tests inject a clock); default Date.now. */
+  now?: () => number;
 }
 
 const THREAD = '01';
@@ -46,6 +54,10 @@ export class GdbServer {
   readonly log: RateLimitedLog;
   private server: Server | null = null;
   private conn: GdbConnection | null = null;
+  /** @internal */
+  readonly keepAliveMs: number;
+  /** @internal */
+  readonly now: () => number;
 
   constructor(session: Session, opts: GdbServerOptions) {
     if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw argError(`--port must be an integer in [0, 65535], got ${opts.port}`);
@@ -53,6 +65,8 @@ export class GdbServer {
     this.opts = opts;
     this.logger = opts.logger ?? nullLogger;
     this.log = new RateLimitedLog(this.logger, 10, 100);
+    this.keepAliveMs = opts.keepAliveMs ?? 1000;
+    this.now = opts.now ?? Date.now;
   }
 
   /** Starts listening on 127.0.0.1; resolves with the port. */
@@ -444,6 +458,38 @@ export class GdbConnection {
 
   // ---- monitor commands ----
 
+  /**
+   * Runs a monitor command that may take long. gdb waits for a qRcmd reply
+   * with its remote timeout (2 s by default) per packet, and accepts any
+   * number of `O` console-output packets before the final reply, each one
+   * restarting that timeout: so while the command works, a progress line
+   * goes out at least every keepAliveMs. Ctrl-C cancels the command.
+   */
+  private async longCommand(run: (o: RunOptions) => Promise<StopInfo>, line: (p: Progress) => string): Promise<StopInfo> {
+    const ctl = new AbortController();
+    this.running = ctl;
+    if (this.pendingInterrupt) {
+      this.pendingInterrupt = false;
+      ctl.abort();
+    }
+    const every = this.server.keepAliveMs;
+    const now = this.server.now;
+    let last = now();
+    try {
+      return await run({
+        signal: ctl.signal,
+        onProgress: (p) => {
+          const t = now();
+          if (t - last < every) return;
+          last = t;
+          this.send('O' + hexText(line(p)));
+        },
+      });
+    } finally {
+      this.running = null;
+    }
+  }
+
   private async monitor(command: string): Promise<string> {
     const out = (text: string): void => this.send('O' + hexText(text));
     const s = this.session;
@@ -478,7 +524,9 @@ export class GdbConnection {
           out(`icount ${formatPos(s.position)} eip ${s.symbolize(s.linearPc())}${s.onBranch ? ' (on a branch)' : ''}\n`);
           return 'OK';
         case 'seek': {
-          const r = s.seek(num(args[1], 'icount'));
+          const to = num(args[1], 'icount');
+          const from = s.position.icount;
+          const r = await this.longCommand((o) => s.seekAsync(to, o), (p) => `rewind: seek: ${commas(p.done)} of ${commas(p.total)} instructions replayed (${pctOf(p)}%), at icount ${commas(p.icount)}, from ${commas(from)}\n`);
           out(`${r.message}\n`);
           return 'OK';
         }
@@ -493,14 +541,10 @@ export class GdbConnection {
           return 'OK';
         }
         case 'last-write': {
-          const ctl = new AbortController();
-          this.running = ctl;
-          try {
-            const r = await s.lastWrite(s.evaluate(args[1] ?? ''), args[2] ? num(args[2], 'length') : 1, 'linear', { signal: ctl.signal });
-            out(`${r.message}\n`);
-          } finally {
-            this.running = null;
-          }
+          const addr = s.evaluate(args[1] ?? '');
+          const len = args[2] ? num(args[2], 'length') : 1;
+          const r = await this.longCommand((o) => s.lastWrite(addr, len, 'linear', o), (p) => `rewind: last-write: scanned ${commas(p.done)} instructions back (${pctOf(p)}% of history)\n`);
+          out(`${r.message}\n`);
           return 'OK';
         }
         case 'catch': {
@@ -537,6 +581,14 @@ export class GdbConnection {
       throw e;
     }
   }
+}
+
+function commas(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+function pctOf(p: Progress): number {
+  return p.total > 0 ? Math.min(100, Math.floor((p.done * 100) / p.total)) : 0;
 }
 
 function le32(b: Uint8Array, off: number): number {

@@ -1087,6 +1087,52 @@ export class Session {
     }
   }
 
+  /**
+   * seek() in slices: the same destination and checkpoints, but it reports
+   * progress, yields between slices (so a gdb stub can keep its client
+   * alive and read Ctrl-C during a seek of billions of instructions) and
+   * honours the cancel signal, returning to where it started.
+   */
+  seekAsync(icount: number, opts: RunOptions = {}): Promise<StopInfo> {
+    return this.guard(async () => {
+      if (!Number.isInteger(icount) || icount < 0) throw argError(`icount must be a non-negative integer, got ${icount}`);
+      const t = this.target;
+      if (icount < t.historyStart) throw argError(`icount ${icount} is before the start of history (${t.historyStart})`);
+      if (icount > t.historyEnd) throw argError(`icount ${icount} is after the end of history (${t.historyEnd})`);
+      const leftBranch = t.onBranch;
+      const from = this.position;
+      const liveAhead = icount > t.icount && !t.onBranch && t.historyEnd === Infinity;
+      const stops: number[] = [];
+      if (!liveAhead) {
+        // From the newest checkpoint at or before the target, unless the current state is on the way there.
+        const c = t.checkpointAtOrBefore(icount);
+        if (t.onBranch || t.sub !== 0 || t.icount > icount || t.icount < c) t.seek(c);
+        // As seekIcount: a checkpoint on the dense grid near the destination, for the steps that follow.
+        const grid = icount - (icount % this.dense);
+        if (grid > t.icount && icount - c > this.dense && t.takeCheckpoint) stops.push(grid);
+      }
+      stops.push(icount);
+      const start = t.icount;
+      const total = Math.max(1, icount - start);
+      for (const stopAt of stops) {
+        while (t.icount < stopAt) {
+          if (opts.signal?.aborted) {
+            // A branch cannot be returned to (it was left for the recording).
+            if (!leftBranch) this.seekPos(from);
+            return this.stop('cancelled', 'forward', null, leftBranch, leftBranch ? 'seek interrupted' : 'seek interrupted; position unchanged');
+          }
+          const r = t.run(Math.min(stopAt, t.icount + this.chunk), null);
+          this.progress(opts, t.icount - start, total, t.icount);
+          if (r.reason !== 'until') break;
+          if (t.icount < stopAt) await this.yieldFn();
+        }
+        if (stopAt !== icount && t.icount === stopAt) t.takeCheckpoint!();
+      }
+      if (!liveAhead && t.icount !== icount) throw new RewindError(ERR.STATE, `seek to ${icount} ended at ${t.icount}`);
+      return this.stop('until', icount >= from.icount ? 'forward' : 'reverse', null, leftBranch, 'seek');
+    });
+  }
+
   // ---------------------------------------------------------------- reverse
 
   /** Goes back to the exact previous position (instruction or handler entry). */

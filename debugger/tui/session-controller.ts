@@ -22,6 +22,7 @@ import type { Session, StopInfo as SessionStop, PointSpec, Point } from '../time
 import { REG } from '../timeline/target.js';
 import type { DebugController, DebugView, DisasmLine, MarkKind, ProgressReport, StopInfo, TimelineMark, RegisterView } from './controller.js';
 import { hex } from './format.js';
+import { SpeedMeter } from './speed-meter.js';
 
 /** Disassembles one instruction; the TUI falls back to `db` bytes without one. */
 export type DisassembleFn = (bytes: Uint8Array, linAddr: number, is32: boolean) => { length: number; text: string };
@@ -74,8 +75,10 @@ export interface SessionControllerOptions {
   title: string;
   log: OutputLog;
   disassemble?: DisassembleFn | null;
-  /** Instructions per second measured by the opener (shown in the status bar). */
+  /** Instructions per second measured by the opener (shown in the status bar); overrides `clock`. */
   speed?: () => number | null;
+  /** Host milliseconds: when given, the controller measures the speed of its runs itself (SpeedMeter). */
+  clock?: () => number;
 }
 
 const GP_NAMES = ['eax', 'ebx', 'ecx', 'edx', 'esi', 'edi', 'ebp', 'esp', 'eip'] as const;
@@ -85,9 +88,12 @@ export class SessionController implements DebugController {
   readonly session: Session;
   private readonly opts: SessionControllerOptions;
 
+  private readonly meter: SpeedMeter | null;
+
   constructor(session: Session, opts: SessionControllerOptions) {
     this.session = session;
     this.opts = opts;
+    this.meter = opts.clock ? new SpeedMeter(opts.clock) : null;
   }
 
   private is32(): boolean {
@@ -107,7 +113,8 @@ export class SessionController implements DebugController {
     const mode = !(cr0 & 1) ? 'real mode' : eflags & (1 << 17) ? 'virtual-8086' : cr0 & 0x80000000 ? 'protected, paging' : 'protected';
     const bps = new Set<number>();
     for (const p of s.listPoints()) if (p.enabled && p.spec.type === 'break' && (p.spec.space ?? 'linear') === 'linear') bps.add(p.spec.addr >>> 0);
-    const end = t.historyEnd === Infinity ? t.icount : t.historyEnd;
+    // Live: the end is the frontier (what has been recorded), not where we are.
+    const end = s.historyRange().end;
     return {
       title: this.opts.title + (t.onBranch ? ' (branch)' : ''),
       icount: t.icount,
@@ -200,8 +207,20 @@ export class SessionController implements DebugController {
   }
 
   async cont(direction: 1 | -1, onProgress: (p: ProgressReport) => void, signal: AbortSignal): Promise<StopInfo> {
-    const opts = { signal, onProgress: (p: { done: number; total: number; icount: number }) => onProgress({ fraction: p.total > 0 ? Math.min(1, p.done / p.total) : 0, icount: p.icount }) };
-    return this.stop(direction > 0 ? await this.session.continue(opts) : await this.session.reverseContinue(opts));
+    const meter = this.meter;
+    const opts = {
+      signal,
+      onProgress: (p: { done: number; total: number; icount: number }) => {
+        meter?.update(p.done);
+        onProgress({ fraction: p.total > 0 ? Math.min(1, p.done / p.total) : 0, icount: p.icount });
+      },
+    };
+    const from = this.session.target.icount;
+    meter?.begin();
+    const stop = direction > 0 ? await this.session.continue(opts) : await this.session.reverseContinue(opts);
+    // Forward, the instructions covered are the distance run (short runs report no progress).
+    meter?.end(direction > 0 ? Math.max(0, this.session.target.icount - from) : 0);
+    return this.stop(stop);
   }
 
   async seek(icount: number): Promise<StopInfo> {
@@ -235,7 +254,8 @@ export class SessionController implements DebugController {
   }
 
   speed(): number | null {
-    return this.opts.speed ? this.opts.speed() : null;
+    if (this.opts.speed) return this.opts.speed();
+    return this.meter ? this.meter.ips() : null;
   }
 
   async command(line: string): Promise<string> {

@@ -213,6 +213,20 @@ export class MsgReader {
     return n;
   }
 
+  /** Reads a map header and returns its entry count (checked against maxItems). */
+  readMapHeader(): number {
+    const start = this.pos;
+    this.need(1);
+    const t = this.buf[this.pos++]!;
+    let n: number;
+    if (t >= 0x80 && t <= 0x8f) n = t & 0x0f;
+    else if (t === 0xde) { this.need(2); n = this.view.getUint16(this.pos); this.pos += 2; }
+    else if (t === 0xdf) { this.need(4); n = this.view.getUint32(this.pos); this.pos += 4; }
+    else this.fail(`expected a map, found type byte 0x${t.toString(16)}`, start);
+    if (n > this.limits.maxItems) this.fail(`map of ${n} entries exceeds the limit of ${this.limits.maxItems}`, start);
+    return n;
+  }
+
   private value(depth: number): MsgValue {
     const at = this.pos;
     this.need(1);

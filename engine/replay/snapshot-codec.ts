@@ -17,8 +17,8 @@
 import { RewindError, ERR } from '../errors.js';
 import type { MachineSnapshot } from '../machine.js';
 import type { ComponentState, StateRecord } from '../state/snapshot.js';
-import { PAGE_SIZE } from '../memory/phys-memory.js';
-import { MsgWriter, unpackValue, type MsgValue } from './msgpack.js';
+import { MAX_RAM_BYTES, PAGE_SIZE } from '../memory/phys-memory.js';
+import { MsgReader, MsgWriter, NEED_MORE, unpackValue, type MsgValue } from './msgpack.js';
 import type { ReplayPosition } from './replay-boundary.js';
 
 /** Where a snapshot sits in a journal (journal = hex SHA-256 of the journal's header bytes). */
@@ -53,6 +53,71 @@ function isMap(v: MsgValue | undefined): v is { [key: string]: MsgValue } {
   return v !== null && v !== undefined && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v);
 }
 
+/**
+ * Everything in a snapshot but its RAM pages (component records, the replay
+ * position) is small: a few KiB for the PCs rewind builds. This bounds it.
+ */
+export const SNAPSHOT_STATE_BYTES = 16 * 1024 * 1024;
+/** Largest snapshot decoded at all (one Node buffer; 3.5 GiB of RAM does not fit anyway). */
+export const MAX_SNAPSHOT_BYTES = 2 * 1024 * 1024 * 1024 - 1;
+/** Per-page cost in the encoding besides its 4096 bytes: [index, bin 4096] framing. */
+const PAGE_ENTRY_OVERHEAD = 16;
+
+/**
+ * The most bytes a well-formed snapshot of a machine with `ramBytes` of RAM
+ * can take: every page present, plus the machine state. Snapshots are
+ * untrusted input, so the decoder refuses anything larger for the RAM it
+ * declares (and the RAM it may declare is bounded by the machine's maximum).
+ */
+export function snapshotSizeLimit(ramBytes: number): number {
+  return Math.min(MAX_SNAPSHOT_BYTES, (ramBytes / PAGE_SIZE) * (PAGE_SIZE + PAGE_ENTRY_OVERHEAD) + SNAPSHOT_STATE_BYTES);
+}
+
+/** The scalar fields a snapshot starts with (magic, format, icount, ramBytes), validated. */
+export interface SnapshotPreamble {
+  icount: number;
+  ramBytes: number;
+}
+
+/**
+ * Reads and validates the fields before `components` and `pages` from the
+ * start of a snapshot, so limits can follow the declared RAM before the rest
+ * is decoded. `bytes` may be just the first few hundred bytes of a file.
+ * rewind writes magic, format, icount and ramBytes first; a snapshot that
+ * does not is refused.
+ */
+export function readSnapshotPreamble(bytes: Uint8Array, what = 'snapshot'): SnapshotPreamble {
+  const bad = (m: string): never => {
+    throw new RewindError(ERR.SNAPSHOT, `${what}: ${m}`);
+  };
+  const r = new MsgReader(bytes, { maxBytes: 256, maxItems: 64, maxDepth: 1 }, what, ERR.SNAPSHOT);
+  const fields: { [key: string]: MsgValue } = Object.create(null) as { [key: string]: MsgValue };
+  try {
+    const n = r.readMapHeader();
+    for (let i = 0; i < n && fields['ramBytes'] === undefined; i++) {
+      const k = r.read();
+      if (typeof k !== 'string') bad('not a rewind snapshot (a map key is not a string)');
+      if (k === 'components' || k === 'pages') break;
+      const v = r.read();
+      if (v !== null && typeof v === 'object') bad(`not a rewind snapshot (field ${JSON.stringify(String(k).slice(0, 40))} is not a scalar)`);
+      fields[k as string] = v;
+    }
+  } catch (e) {
+    if (e === NEED_MORE) bad(`truncated (${bytes.length} bytes)`);
+    if (e instanceof RewindError && !/not a rewind snapshot/.test(e.message)) bad(`not a rewind snapshot (${e.message.replace(`${what}: `, '')})`);
+    throw e;
+  }
+  if (fields['magic'] !== SNAPSHOT_MAGIC) bad('not a rewind snapshot (wrong magic)');
+  if (fields['format'] !== SNAPSHOT_FORMAT) bad(`snapshot format ${String(fields['format'])} is not supported (this rewind reads ${SNAPSHOT_FORMAT})`);
+  const icount = fields['icount'];
+  const ramBytes = fields['ramBytes'];
+  if (typeof icount !== 'number' || !Number.isSafeInteger(icount) || icount < 0) bad('icount is not a non-negative integer');
+  if (ramBytes === undefined) bad('ramBytes does not come before the machine state and the pages');
+  if (typeof ramBytes !== 'number' || !Number.isSafeInteger(ramBytes) || ramBytes <= 0 || ramBytes % PAGE_SIZE !== 0) bad('ramBytes is not a positive multiple of 4096');
+  if ((ramBytes as number) > MAX_RAM_BYTES) bad(`ramBytes ${String(ramBytes)} is more than a machine can have (${MAX_RAM_BYTES >>> 20} MiB)`);
+  return { icount: icount as number, ramBytes: ramBytes as number };
+}
+
 /** Decodes and validates a snapshot. `what` names the source in messages (a file name). */
 export function decodeSnapshot(bytes: Uint8Array, what = 'snapshot'): MachineSnapshot {
   return decodeSnapshotWithReplay(bytes, what).snapshot;
@@ -63,7 +128,13 @@ export function decodeSnapshotWithReplay(bytes: Uint8Array, what = 'snapshot'): 
   const bad = (m: string): never => {
     throw new RewindError(ERR.SNAPSHOT, `${what}: ${m}`);
   };
-  const v = unpackValue(bytes, what, { maxBytes: 64 * 1024 * 1024, maxItems: 1 << 20, maxDepth: 24 }, ERR.SNAPSHOT);
+  // The limits follow the RAM the snapshot declares (itself bounded).
+  const pre = readSnapshotPreamble(bytes, what);
+  const limit = snapshotSizeLimit(pre.ramBytes);
+  if (bytes.length > limit) bad(`${bytes.length} bytes is more than a snapshot of a machine with ${pre.ramBytes >>> 20} MiB of RAM can take (${limit} bytes)`);
+  const ramPages = pre.ramBytes / PAGE_SIZE;
+  // Pages are separate 4 KiB values, so no single value approaches the RAM size.
+  const v = unpackValue(bytes, what, { maxBytes: SNAPSHOT_STATE_BYTES, maxItems: 1 << 20, maxDepth: 24 }, ERR.SNAPSHOT);
   if (!isMap(v)) bad('not a rewind snapshot (not a map)');
   const m = v as { [key: string]: MsgValue };
   if (m['magic'] !== SNAPSHOT_MAGIC) bad('not a rewind snapshot (wrong magic)');
@@ -84,7 +155,7 @@ export function decodeSnapshotWithReplay(bytes: Uint8Array, what = 'snapshot'): 
   const pagesV = m['pages'];
   if (!Array.isArray(pagesV)) bad('pages is not an array');
   const pages = new Map<number, Uint8Array>();
-  const ramPages = (ramBytes as number) / PAGE_SIZE;
+  if (ramBytes !== pre.ramBytes) bad('ramBytes is not what the snapshot starts with');
   for (const e of pagesV as MsgValue[]) {
     if (!Array.isArray(e) || e.length !== 2) bad('a page entry is not [index, bytes]');
     const [p, d] = e as MsgValue[];

@@ -20,12 +20,12 @@ import { disassemble } from '../../../engine/cpu/disasm.js';
 import type { SymbolTable } from '../../timeline/symbols.js';
 import type { MarkKind } from '../../tui/controller.js';
 import { OutputLog, SessionController, type DisassembleFn } from '../../tui/session-controller.js';
-import { parseArgs, parseIntArg } from '../args.js';
+import { parseArgs } from '../args.js';
 import { DEBUG_OPTIONS } from '../commands.js';
 import { ProgressLine, commas, type CliIo } from '../io.js';
 import { expandShort } from '../options.js';
 import { journalEnd, machineForJournal, openJournal, replayLoop } from '../journal-open.js';
-import { openSession, looksLikeJournal } from '../debug-session.js';
+import { openSession, looksLikeJournal, seekToStart } from '../debug-session.js';
 import { relative, resolve } from 'node:path';
 
 /** At most this many timeline marks are kept (the timeline bar buckets them anyway). */
@@ -97,14 +97,8 @@ export async function debug(argv: string[], io: CliIo): Promise<number> {
       else if (kind === OUTPUT.NET_TX) log.mark(m.icount, 'net');
     };
   }
-  const at = opts['at'] as string | undefined;
-  if (at !== undefined) {
-    const t = s.target;
-    const target = at === 'end' ? (t.historyEnd === Infinity ? null : t.historyEnd) : parseIntArg('at', at, 0, Number.MAX_SAFE_INTEGER);
-    if (target === null) throw argError('--at end needs a recording (a live run has no end yet)');
-    s.session.seek(target);
-  }
-  const controller = new SessionController(s.session, { title: s.title, log, disassemble: tuiDisassembler(s.session.symbols) });
+  seekToStart(s, opts);
+  const controller = new SessionController(s.session, { title: s.title, log, disassemble: tuiDisassembler(s.session.symbols), clock: () => performance.now() });
   const React = await import('react');
   const { render } = await import('ink');
   const { App } = await import('../../tui/App.js');

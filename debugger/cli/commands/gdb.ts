@@ -10,12 +10,18 @@ import { parseArgs } from '../args.js';
 import { GDB_OPTIONS } from '../commands.js';
 import type { CliIo } from '../io.js';
 import { expandShort } from '../options.js';
-import { openSession } from '../debug-session.js';
+import { openSession, seekToStart } from '../debug-session.js';
 
 export async function gdb(argv: string[], io: CliIo): Promise<number> {
   const { opts, positional } = parseArgs(expandShort(argv), GDB_OPTIONS);
   if (positional.length > 1) throw argError(`unexpected argument ${JSON.stringify(positional[1])}`);
   const s = await openSession(opts, positional, io);
+  try {
+    seekToStart(s, opts);
+  } catch (e) {
+    await s.close();
+    throw e;
+  }
   let finish: () => void = () => {};
   const ended = new Promise<string>((res) => {
     finish = () => res('');

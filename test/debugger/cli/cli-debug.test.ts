@@ -12,12 +12,16 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { repoRoot } from '../../util.js';
 import { REWIND_BIN, GUESTS, runCli, tempDir } from './cli-harness.js';
+import { GdbTestClient } from '../gdb/client.js';
+import { encodePacket, hexText } from '../../../debugger/gdb/packets.js';
+import { readJournalFile } from '../../../engine/host/journal-file.js';
+import { journalEnd } from '../../../debugger/cli/journal-open.js';
 
 const hasGdb = spawnSync('gdb', ['--version']).status === 0;
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 
 /** Starts `rewind gdb ARGS --port 0`, resolves with the port it listens on. */
-function startStub(args: string[]): { port: Promise<number>; exit: Promise<{ code: number | null; stderr: string }> } {
+function startStub(args: string[]): { port: Promise<number>; exit: Promise<{ code: number | null; stderr: string }>; kill: () => void } {
   const child = spawn(process.execPath, [REWIND_BIN, 'gdb', ...args, '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   let gotPort: (p: number) => void = () => {};
@@ -29,7 +33,7 @@ function startStub(args: string[]): { port: Promise<number>; exit: Promise<{ cod
   });
   const exit = new Promise<{ code: number | null; stderr: string }>((res) => child.on('exit', (code) => res({ code, stderr })));
   void exit.then((e) => gotPort(-1 * (e.code ?? 1)));
-  return { port, exit };
+  return { port, exit, kill: () => void child.kill() };
 }
 
 function gdbBatch(port: number, cmds: string[]): string {
@@ -62,6 +66,57 @@ test('rewind gdb on a recording: gdb breaks on a symbol, reverse-steps, and kill
   const e = await stub.exit;
   assert.equal(e.code, 0, e.stderr);
   assert.match(e.stderr, /gdb killed the target/);
+});
+
+test('the README demo walkthrough in gdb: a conditional breakpoint back to the lossy reset, a watchpoint back to the store', { skip: !hasGdb ? 'gdb is not installed' : !existsSync(join(repoRoot, 'recordings', 'demo.rwj')) ? 'no demo recording' : false }, async (t) => {
+  const stub = startStub([join(repoRoot, 'recordings', 'demo.rwj'), '--at', '786410039']);
+  t.after(stub.kill);
+  const port = await stub.port;
+  assert.ok(port > 0, 'listening');
+  const out = gdbBatch(port, [
+    `symbol-file ${join(GUESTS, 'demo.elf')}`,
+    'break *0xf95cf if *(int *)0x20100 != $eax',
+    'reverse-continue',
+    'monitor icount',
+    'print *(int *)0x20100',
+    'delete',
+    'watch *(int *)0x20100',
+    'reverse-continue',
+    'monitor where',
+    'kill',
+  ]);
+  assert.match(out, /Breakpoint 1, 0x000f95cf in main_loop\.reset_head/, out);
+  assert.match(out, /^icount 772108886$/m, out);
+  assert.match(out, /^\$1 = 1$/m, out);
+  assert.match(out, /^icount 772108695 eip com1_isr\.store_head$/m, out);
+  assert.equal((await stub.exit).code, 0);
+});
+
+test('rewind gdb --at end / --at N: the stub starts where it was asked to, not at icount 0', async (t) => {
+  const dir = tempDir(t);
+  const j = join(dir, 'g.rwj');
+  const rec = await runCli(['record', '-o', j, join(GUESTS, 'demo.rom'), '--clock', 'virtual'], { stdin: 'hey\rquit\r' });
+  assert.equal(rec.code, 0, rec.stderr);
+  const end = journalEnd(readJournalFile(j));
+  assert.ok(end > 100_000);
+  for (const [at, want] of [['end', end], ['100000', 100_000]] as const) {
+    const stub = startStub([j, '--at', at]);
+    t.after(stub.kill); // a failed assertion must not leave the stub running
+    const port = await stub.port;
+    assert.ok(port > 0, 'listening');
+    const c = await GdbTestClient.open(port);
+    assert.equal(await c.req('qRcmd,' + hexText('icount')), 'OK');
+    assert.equal(c.console, `icount ${want}\n`);
+    // The first stop reply gdb reads describes that position too.
+    assert.match(await c.req('?'), /^T05/);
+    const eip = (await c.req('p8')).match(/../g)!.reverse().join('');
+    assert.notEqual(parseInt(eip, 16), 0xfff0, 'not at the reset vector');
+    c.raw(encodePacket('k', false));
+    await c.waitClosed();
+    const e = await stub.exit;
+    assert.equal(e.code, 0, e.stderr);
+    assert.match(e.stderr, new RegExp(`stopped at icount ${want}\\b`));
+  }
 });
 
 test('rewind gdb on a live run: the guest runs to its exit under gdb, and gdb can go back', { skip: hasGdb ? false : 'gdb is not installed' }, async () => {
@@ -138,7 +193,8 @@ test('rewind debug on a live run with -o: run to the exit, step back, quit; the 
   const atExit = await waitFor(/guest exit/, 'the guest exit');
   const end = Number(/icount ([\d,]+) \/ /.exec(atExit)![1]!.replace(/,/g, ''));
   tmux('send-keys', '-t', 'live', 'S');
-  await waitFor(new RegExp(`icount ${(end - 1).toLocaleString('en-US')} `), 'a step back');
+  // The end shown is still the frontier, not where we are.
+  await waitFor(new RegExp(`icount ${(end - 1).toLocaleString('en-US')} / ${end.toLocaleString('en-US')} `), 'a step back');
   tmux('send-keys', '-t', 'live', 'q');
   const done = await waitFor(/DONE/, 'quit');
   assert.match(done, /EXIT=0/);
@@ -162,6 +218,13 @@ test('rewind demo (npm start) opens the committed demo recording in the TUI', { 
   let text = '';
   while (!/rewind · recordings\/demo\.rwj · icount 0 \/ [\d,]+/.test(text)) {
     if (Date.now() - t0 > 60_000) throw new Error(`the demo did not open:\n${text}`);
+    await new Promise((r) => setTimeout(r, 50));
+    text = tmux('capture-pane', '-p', '-t', 'demo');
+  }
+  // Continue to the end of the recording: the status bar shows the speed of that run.
+  tmux('send-keys', '-t', 'demo', 'c');
+  while (!/icount 817,943,582 \/ 817,943,582 · .* · \d+\.\d MIPS/.test(text)) {
+    if (Date.now() - t0 > 120_000) throw new Error(`the demo did not run to its end, showing its speed:\n${text}`);
     await new Promise((r) => setTimeout(r, 50));
     text = tmux('capture-pane', '-p', '-t', 'demo');
   }

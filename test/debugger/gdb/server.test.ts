@@ -189,6 +189,55 @@ test('monitor commands', async () => {
   }
 });
 
+test('a long monitor seek keeps gdb alive: progress as O packets before the final OK, paced by the clock', async () => {
+  const m = demoToyMachine(200_000);
+  // Make the program loop forever: jnz main_loop becomes jmp main_loop.
+  const symbols = SymbolTable.fromElf(readFileSync(DEMO_ELF));
+  const jnz = sym(symbols, 'main_loop') + 18;
+  assert.equal(m.mem[jnz], 0x75);
+  m.mem[jnz] = 0xeb;
+  m.seek(0);
+  const session = new Session(m, { symbols, chunk: 1000 });
+  let clockMs = 0;
+  let clockStep = 0;
+  const server = new GdbServer(session, { port: 0, keepAliveMs: 1000, now: () => (clockMs += clockStep) });
+  const c = await GdbTestClient.open(await server.listen());
+  const hex = (s: string): string => Buffer.from(s).toString('hex');
+  try {
+    // Each slice of 1000 instructions "takes" 400 ms: a keep-alive every third slice.
+    clockStep = 400;
+    assert.equal(await c.req('qRcmd,' + hex('seek 150000')), 'OK');
+    assert.equal(session.position.icount, 150_000);
+    const lines = c.console.trimEnd().split('\n');
+    const progress = lines.filter((l) => l.startsWith('rewind: seek: '));
+    // 150 slices, one line per 1000 ms of the clock (two or three slices).
+    assert.ok(progress.length >= 40 && progress.length <= 75, `${progress.length} progress lines`);
+    const at = progress.map((l) => Number(/at icount ([\d,]+)/.exec(l)![1]!.replace(/,/g, '')));
+    assert.ok(at.every((v, i) => i === 0 || v > at[i - 1]!), 'progress moves forward');
+    assert.match(progress[0]!, /^rewind: seek: [\d,]+ of 150,000 instructions replayed \(\d+%\), at icount [\d,]+, from 0$/);
+    // Every O packet came before the reply; the result line is the last one.
+    assert.match(lines[lines.length - 1]!, /^seek at icount 150000/);
+    assert.equal(lines.length, progress.length + 1);
+
+    // A fast clock-wise seek (the clock does not move): only the result.
+    clockStep = 0;
+    c.console = '';
+    assert.equal(await c.req('qRcmd,' + hex('seek 10000')), 'OK');
+    assert.match(c.console, /^seek at icount 10000[^\n]*\n$/);
+
+    // Ctrl-C during a seek (here: right behind it) cancels it; the position stays.
+    c.console = '';
+    c.raw(Buffer.concat([encodePacket('qRcmd,' + hex('seek 190000'), false), Buffer.from([3])]));
+    assert.equal(await c.reply(), 'OK');
+    assert.match(c.console, /seek interrupted; position unchanged/);
+    assert.equal(session.position.icount, 10_000);
+    assert.match(await c.req('s'), /^T05/, 'still serving');
+  } finally {
+    c.close();
+    await server.close();
+  }
+});
+
 test('Ctrl-C interrupts a long continue at once with T02', async () => {
   const m = demoToyMachine();
   // Make the program loop forever: jnz main_loop becomes jmp main_loop.

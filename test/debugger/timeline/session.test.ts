@@ -67,6 +67,45 @@ test('seek(t) gives the same state as a straight run stopped at t, for random t'
   }
 });
 
+test('seekAsync reaches the same state as seek, in slices with progress, and a cancel returns to where it was', async () => {
+  const end = exitIcount();
+  const { s, m } = newSession();
+  let seed = 777;
+  const rnd = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % (end + 1));
+  for (let i = 0; i < 20; i++) {
+    const t = rnd();
+    const progress: number[] = [];
+    const r = await s.seekAsync(t, { onProgress: (p) => progress.push(p.icount) });
+    assert.equal(r.kind, 'until');
+    assert.deepEqual(s.position, { icount: t, sub: 0 });
+    assert.equal(m.stateHash(), straightHash(t), `state at ${t}`);
+    assert.ok(progress.every((v, k) => k === 0 || v > progress[k - 1]!), 'progress moves forward');
+    if (progress.length > 0) assert.equal(progress[progress.length - 1], t);
+  }
+  // From a handler entry (sub > 0) back to the same icount's instruction boundary.
+  await s.seekAsync(0);
+  await s.step();
+  assert.ok(end > 100 + 4 * 64, `exit at ${end}`);
+  s.seek(100);
+  const hash = m.stateHash();
+  const ctl = new AbortController();
+  let calls = 0;
+  const r = await s.seekAsync(end, {
+    signal: ctl.signal,
+    onProgress: () => {
+      if (++calls === 3) ctl.abort();
+    },
+  });
+  assert.equal(r.kind, 'cancelled');
+  assert.equal(calls, 3, 'slices of 64 instructions, cancelled after the third');
+  assert.deepEqual(s.position, { icount: 100, sub: 0 });
+  assert.equal(m.stateHash(), hash);
+  await assert.rejects(s.seekAsync(-1), /non-negative integer/);
+  const replay = newSession({ historyEnd: 150 }).s;
+  await assert.rejects(replay.seekAsync(151), /after the end of history/);
+  assert.equal((await replay.seekAsync(150)).position.icount, 150);
+});
+
 test('reverse-step lands on the exact previous position, across interrupts and exceptions', async () => {
   const end = exitIcount() - 1;
   const positions = allPositions(end);

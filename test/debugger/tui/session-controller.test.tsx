@@ -20,7 +20,7 @@ import { guestImage } from '../../support/guest-runner.js';
 const BOOT_MS = 1767225600000;
 const GUEST = 'rm-alu';
 
-function open() {
+function open(ctlOpts: { clock?: () => number } = {}) {
   const image = guestImage(GUEST);
   const mk = () => createPc({ ramBytes: 16 << 20, nic: false }, { boundary: new ScriptedBoundary([], BOOT_MS) }, { kind: 'bios', image, name: GUEST });
   const recPc = mk();
@@ -43,7 +43,7 @@ function open() {
   pc.machine.onOutput = () => {};
   const session = new Session(target, { yieldFn: () => Promise.resolve() });
   session.seek(0);
-  return { session, log, ctl: new SessionController(session, { title: `${GUEST}.rwj`, log }), end: target.historyEnd };
+  return { session, log, ctl: new SessionController(session, { title: `${GUEST}.rwj`, log, ...ctlOpts }), end: target.historyEnd };
 }
 
 test('the controller shows the guest at any instant, and the console rewinds with it', async () => {
@@ -105,5 +105,53 @@ test('the TUI renders the real session and steps backwards and forwards', async 
   ui.stdin.write('S');
   await settle();
   assert.match(ui.lastFrame()!, /icount 199 of/);
+  ui.unmount();
+});
+
+const settle = async (): Promise<void> => {
+  for (let i = 0; i < 8; i++) await new Promise((r) => setImmediate(r));
+};
+
+test('the status bar shows the speed of the last run, measured with the clock the opener passes', async () => {
+  // A clock that moves 25 ms per reading: a run read at its start and end lasts 25 ms.
+  let ms = 0;
+  const { ctl, end } = open({ clock: () => (ms += 25) });
+  await ctl.seek(200);
+  const ui = render(<App controller={ctl} env={{ NO_COLOR: '1' }} now={() => 0} />);
+  await settle();
+  const first = ui.lastFrame()!.split('\n')[0]!;
+  assert.match(first, /icount 200 \/ /);
+  assert.doesNotMatch(first, /MIPS/, 'no speed before a run');
+  ui.stdin.write('c');
+  for (let i = 0; i < 50 && !/end of recorded history|guest exit/.test(ui.lastFrame()!); i++) await settle();
+  const status = ui.lastFrame()!.split('\n')[0]!;
+  // (end - 200) instructions in 25 ms.
+  const mips = ((end - 200) * 1000) / 25 / 1e6;
+  assert.ok(status.includes(` · ${mips.toFixed(1)} MIPS`), status);
+  // Without a clock (and no speed source) the controller reports none.
+  assert.equal(open().ctl.speed(), null);
+  ui.unmount();
+});
+
+test('a live session: after stepping back the status bar and timeline still show the recorded end (the frontier)', async () => {
+  const image = guestImage(GUEST);
+  const pc = createPc({ ramBytes: 16 << 20, nic: false }, { boundary: new ScriptedBoundary([], BOOT_MS) }, { kind: 'bios', image, name: GUEST });
+  const rec = startRecording(pc.machine, new MemorySink(), { bootWallMs: BOOT_MS, syncShift: 12, machineConfig: { guest: GUEST }, checkpointInterval: 500 });
+  const target = new MachineTarget(rec.runner, { record: rec.boundary, startIcount: 0, fields: rec.encoder.header.fields });
+  const session = new Session(target, { yieldFn: () => Promise.resolve() });
+  const ctl = new SessionController(session, { title: `live: ${GUEST}`, log: new OutputLog() });
+  await session.runTo(3000);
+  assert.equal(target.historyEnd, Infinity);
+  const ui = render(<App controller={ctl} env={{ NO_COLOR: '1' }} />);
+  await settle();
+  assert.match(ui.lastFrame()!, /live: rm-alu · icount 3,000 \/ 3,000 /);
+  ui.stdin.write('S');
+  await settle();
+  ui.stdin.write('S');
+  await settle();
+  const f = ui.lastFrame()!;
+  assert.match(f, /live: rm-alu · icount 2,998 \/ 3,000 /);
+  assert.match(f, /icount 2,998 of 3,000/, 'the timeline spans the recorded history');
+  assert.equal(ctl.view().historyEnd, 3000);
   ui.unmount();
 });
