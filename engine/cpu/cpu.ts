@@ -5,10 +5,12 @@
  *  - registers live in one ArrayBuffer with 32/16/8-bit views;
  *  - EFLAGS arithmetic bits are lazy (operands + result + size kept, a flag
  *    computed only when read; getEflags() materialises them);
- *  - every instruction is decoded straight from guest memory through a
- *    cached fetch page (so self-modifying code is always seen) and dispatched
- *    through one packed handler table built from the declarative opcode table
- *    (decode/opcodes.ts), which also drives the disassembler;
+ *  - instructions are decoded once into the decoded-instruction cache
+ *    (decode/decode-cache.ts: slots keyed by physical location, dropped when
+ *    their page is written, so self-modifying code is always seen); what it
+ *    does not pre-decode is dispatched from its bytes through one packed
+ *    handler table built from the declarative opcode table (decode/opcodes.ts),
+ *    which also drives the disassembler;
  *  - memory goes through segment checks (precomputed per-segment bounds) and
  *    a direct-mapped TLB of typed arrays (one entry per linear page, separate
  *    read and write arrays, a "user allowed" bit), with aligned RAM accesses
