@@ -27,8 +27,9 @@
  *    `maxStepNs` (default 1 ms: shorter than the tick of a HZ=1000 kernel);
  *    a guest further behind than that catches up over several samples, taken
  *    every `catchUpSliceInstructions` rather than once a slice. A halted
- *    guest catches up by itself anyway: the machine credits idle
- *    instructions up to its next timer deadline.
+ *    guest catches up mostly by itself: the machine credits idle
+ *    instructions up to its next timer deadline, tick after tick, and the
+ *    loop gives it long slices for that.
  * Samples are delivered at the start of the next slice, at the icount where
  * the loop looked or one instruction later (LiveBoundary's strict "next"),
  * so the guest is in the state the loop saw, give or take that instruction.
@@ -116,6 +117,8 @@ export interface LiveLoopOptions {
 }
 
 const EFLAGS_IF = 0x200;
+/** A halted guest behind the host runs this many slices' worth of (mostly idle) instructions at once. */
+const IDLE_CATCH_UP_SLICES = 10;
 
 function cpuInterruptsEnabled(cpu: object): () => boolean {
   const c = cpu as { getEflags?: () => number };
@@ -215,6 +218,19 @@ export class LiveLoop {
     this.live.push(INPUT.HOST_CLOCK, 0, null, ns);
   }
 
+  /**
+   * Instructions for the next slice. Behind the host and running: short
+   * slices, so 1 ms samples come often. Behind and halted: long ones, in
+   * which the machine credits idle instructions from one timer deadline to
+   * the next, delivering every tick, so an idle guest catches up at the
+   * speed of its tick handler rather than 1 ms per loop turn.
+   */
+  private sliceBudget(): number {
+    const o = this.opts;
+    if (!this.behind) return o.sliceInstructions;
+    return this.runner.machine.cpu.halted ? o.sliceInstructions * IDLE_CATCH_UP_SLICES : o.catchUpSliceInstructions;
+  }
+
   /** Runs until the guest stops (exit, reset request, error), stop() is called, or untilIcount. */
   async run(): Promise<RunnerResult> {
     const m = this.runner.machine;
@@ -227,7 +243,7 @@ export class LiveLoop {
         this.stopRequested = false;
         return { reason: STOP.REQUESTED, detail: 'stopped by the host', exitCode: 0, journalEnd: false };
       }
-      const r = this.runner.run(this.behind ? o.catchUpSliceInstructions : o.sliceInstructions, o.untilIcount);
+      const r = this.runner.run(this.sliceBudget(), o.untilIcount);
       o.journal?.tick();
       if (DONE.has(r.reason) || (r.reason === STOP.UNTIL && m.icount >= o.untilIcount)) return r;
       if (r.reason === STOP.HALTED) {
