@@ -36,8 +36,9 @@ const full = process.env['REWIND_LINUX_FULL'] === '1';
 /**
  * A host clock on the guest's time axis that moves only when the live loop
  * sleeps (a halted guest ahead of the host), when the test moves it, and, for
- * `nsPerGuestNs` > 0, as the guest executes (a host that much faster than the
- * guest's nominal speed), with a `stallNs` jump every `stallEvery` readings.
+ * `nsPerGuestNs` > 0, as the guest executes instructions (a host that much
+ * faster than the guest's nominal speed), with a `stallNs` jump every
+ * `stallEvery` readings.
  */
 class FakeHost implements LoopTimers {
   ns: number;
@@ -56,8 +57,9 @@ class FakeHost implements LoopTimers {
   nowNs(): number {
     const ic = this.m.icount;
     if (this.ratio > 0) {
-      // Idle (credited) instructions count too: close enough for a host that outruns the guest.
-      this.ns += Math.round((ic - this.lastIcount) * this.m.clock.nsPerInstr * this.ratio);
+      // Instructions executed cost host time; idle ones, credited at once while the CPU halts, do not
+      // (a slice that ends halted is taken as idle: an approximation, in the guest's favour).
+      if (!this.m.cpu.halted) this.ns += Math.round((ic - this.lastIcount) * this.m.clock.nsPerInstr * this.ratio);
       if (this.stallEvery > 0 && ++this.reads % this.stallEvery === 0) this.ns += this.stallNs;
     }
     this.lastIcount = ic;
