@@ -38,9 +38,9 @@
  * Waiting: the engine never waits. Machine.run credits idle instructions up
  * to the next deadline at once, but never past the slice end the loop gives
  * it, so a halted guest is at most one slice (default 100,000 instructions,
- * 1 ms of guest time) ahead of the host before the loop sees it, sleeps until
- * the host clock reaches the guest's time (or an input arrives), and delivers
- * a HOST_CLOCK sample. When the machine returns "halted" (nothing scheduled),
+ * 1 ms of guest time; ten slices while catching up) ahead of the host before
+ * the loop sees it, sleeps until the host clock reaches the guest's time (or
+ * an input arrives), and delivers a HOST_CLOCK sample. When the machine returns "halted" (nothing scheduled),
  * only an input can wake it: the loop sleeps until one arrives. All of this is
  * host-side; what the guest sees is only inputs at icounts, which replay.
  */
