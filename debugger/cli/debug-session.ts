@@ -100,7 +100,16 @@ export async function openSession(opts: ParsedOpts, positional: string[], io: Cl
     let timer: ReturnType<typeof setInterval> | null = null;
     if (pc.machine.config.clockMode === 'host') {
       const clock = new HostClock();
-      timer = setInterval(() => rec.boundary.push(INPUT.HOST_CLOCK, 0, null, clock.nowNs()), 1);
+      // As the live loop samples (engine/host/host-clock.ts): only while the
+      // guest is halted or has interrupts on, and at most 1 ms at a time.
+      const cpu = pc.cpu;
+      const mc = pc.machine;
+      timer = setInterval(() => {
+        if (!cpu.halted && (cpu.getEflags() & 0x200) === 0) return;
+        const guestNs = mc.clock.nowNs(mc.icount);
+        const hostNs = clock.nowNs();
+        if (hostNs > guestNs) rec.boundary.push(INPUT.HOST_CLOCK, 0, null, Math.min(hostNs, Math.floor(guestNs + 1_000_000)));
+      }, 1);
       timer.unref();
     }
     let closed = false;

@@ -15,7 +15,7 @@ export const MACHINE_OPTIONS: OptSpec[] = [
   { name: 'multiboot', type: 'string', arg: 'FILE', help: 'multiboot v1 kernel (ELF32 or a.out kludge)' },
   { name: 'module', type: 'list', arg: 'FILE[,CMDLINE]', help: 'multiboot module (repeatable)' },
   { name: 'memory', type: 'int', arg: 'MIB', help: 'RAM in MiB', default: 128, min: 1, max: 3584 },
-  { name: 'clock', type: 'string', arg: 'MODE', help: 'host: guest time follows the host clock (journaled); virtual: time from the instruction count only', choices: ['host', 'virtual'] },
+  { name: 'clock', type: 'string', arg: 'MODE', help: 'host (default for run and record): guest time and the RTC follow the host clock (journaled); virtual (default for debug): time from the instruction count only', choices: ['host', 'virtual'] },
   { name: 'mac', type: 'string', arg: 'MAC', help: 'PCnet station address (default 52:54:00:12:34:56); two machines on one switch need different ones' },
   { name: 'no-nic', type: 'bool', help: 'leave the PCnet card out of the PC' },
 ];

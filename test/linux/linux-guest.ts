@@ -25,6 +25,7 @@ import { startRecording, startReplay, type Recording, type Replay } from '../../
 import { encodeSnapshot, decodeSnapshot } from '../../engine/replay/snapshot-codec.js';
 import { STOP } from '../../engine/device.js';
 import type { MachineSnapshot } from '../../engine/machine.js';
+import type { ClockMode } from '../../engine/time/clock.js';
 import { MemoryLogger } from '../../engine/log.js';
 import { nativeSha256 } from '../../engine/host/native-hash.js';
 import { repoRoot } from '../util.js';
@@ -116,6 +117,8 @@ export interface LinuxGuestOptions {
   mac?: string;
   /** A snapshot to start from instead of booting (a machine of the same configuration). */
   from?: MachineSnapshot;
+  /** Guest clock mode (default virtual; a virtual-mode snapshot restores into a host-mode PC: the clock's state is the same). */
+  clockMode?: ClockMode;
 }
 
 export interface TxFrame {
@@ -145,7 +148,7 @@ export class LinuxGuest {
 
   constructor(images: LinuxImages, opts: LinuxGuestOptions = {}, boundary: LiveBoundary = new LiveBoundary(LINUX_BOOT_MS)) {
     this.boundary = boundary;
-    this.pc = createPc({ ramBytes: LINUX_RAM, ...(opts.mac !== undefined ? { mac: opts.mac } : {}) }, { boundary, logger: this.logger });
+    this.pc = createPc({ ramBytes: LINUX_RAM, ...(opts.mac !== undefined ? { mac: opts.mac } : {}), ...(opts.clockMode !== undefined ? { clockMode: opts.clockMode } : {}) }, { boundary, logger: this.logger });
     if (opts.from) {
       this.pc.machine.restore(opts.from);
       boundary.lastDeliverIcount = this.pc.machine.icount - 1;
@@ -224,6 +227,11 @@ export class LinuxGuest {
     const from = this.text.length;
     this.type(`${cmd}\n`);
     if (!this.runUntil(`\n${LINUX_PROMPT}`, this.icount + maxInstructions, from)) throw new Error(`no prompt after ${JSON.stringify(cmd)}; console tail: ${JSON.stringify(this.text.slice(-400))}`);
+    return this.outputOf(cmd, from);
+  }
+
+  /** What `cmd`, typed at the prompt when COM1 had printed `from` characters, printed before the next prompt. */
+  outputOf(cmd: string, from: number): string {
     const out = this.text.slice(from);
     // Drop the echoed command: one line per TERM_COLS columns after the prompt.
     let at = 0;
@@ -304,7 +312,7 @@ function pruneBootCache(keep: number): void {
 
 /** A replay of `journal` on a fresh PC (booted from power-on, or restored from the journal's snapshot). */
 export function replayGuest(images: LinuxImages, journal: JournalContents, cmdline = LINUX_TEST_CMDLINE): LinuxGuest {
-  const g = new LinuxGuest(images, { cmdline });
+  const g = new LinuxGuest(images, { cmdline, clockMode: journal.header.clockMode });
   g.replay = startReplay(g.pc.machine, journal, { checkpointInterval: 0, sha256: nativeSha256 });
   return g;
 }
