@@ -1783,6 +1783,7 @@ export class Cpu implements CpuCore {
       const eip = this.eip;
       this.instrEip = eip;
       const lin = (this.csBase + eip) | 0;
+      if ((lin & PAGE_LIN_MASK) !== this.fetchPage) this.primeFetchPage(lin);
       if ((lin & PAGE_LIN_MASK) === this.fetchPage) {
         const off = this.fetchBase + (lin & 0xfff);
         const s = off & DC_MASK_LOCAL;
