@@ -27,8 +27,8 @@
  * the slot's handler runs the byte-fetching dispatch, so the cache never
  * changes what an instruction does, only how often it is parsed.
  *
- * The cache is host state, not machine state: it is never saved, and a
- * snapshot restore empties it.
+ * The cache is host state, not machine state: it is never saved; reset
+ * empties it, and a snapshot restore drops the pages whose bytes it rewrites.
  */
 import type { Cpu } from '../cpu.js';
 import { SEG } from '../flags.js';
@@ -392,6 +392,8 @@ function fill(c: Cpu, off: number, s: number, id: number, len: number): boolean 
 /** Claims slot s for the current default size (and drops the other size's claim on it). */
 function setTag(c: Cpu, off: number, s: number): void {
   c.dcTag[s] = off;
+  c.dcBlk[s] = null;
+  c.dcHits[s] = 0;
   (c.code32 ? c.dcTag16 : c.dcTag32)[s] = -1;
 }
 

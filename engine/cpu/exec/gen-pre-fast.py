@@ -34,7 +34,24 @@ SZ = {
   'w': dict(arr='reg16', size=15, rd='rd16', rmw='rmw16', wrr='wrRmw16', wr='wr16'),
   'b': dict(arr='reg8', size=7, rd='rd8', rmw='rmw8', wrr='wrRmw8', wr='wr8'),
 }
+TEMPLATES = {}
+def template(name, lines):
+    # The handler's body as plain JS for the block compiler (engine/cpu/decode/block-compiler.ts):
+    # slot fields become placeholders, `return` leaves the instruction's labelled block.
+    import re
+    body = []
+    for l in lines:
+        if l == EA:
+            l = 'const off = $EA;'
+        l = l.replace('c.dcM[s]!', '$M').replace('c.dcR[s]!', '$R').replace('c.dcImm[s]!', '$I').replace('c.dcSeg[s]!', '$S')
+        l = l.replace('return;', 'break $L;')
+        l = re.sub(r'([\]\)])!(?!=)', r'\1', l)
+        assert '[s]' not in l and ', s)' not in l, (name, l)
+        body.append(l)
+    TEMPLATES[name] = ' '.join(body)
+
 def fn(name, lines):
+    template(name, lines)
     uses_s = any('[s]' in l or ', s)' in l for l in lines)
     out.append(f'export function {name}(c: Cpu, {"s" if uses_s else "_s"}: number): void {{')
     for l in lines: out.append('  ' + l)
@@ -126,6 +143,16 @@ disp = ['/** Handler ids: 0 = an ordinary handler the decoder puts in dcFn itsel
         '/** The handlers by id (0 and 1 are placeholders: dcFn itself and the byte-fetching path). */',
         'export const PRE_FNS: readonly PreFn[] = [legacyExec, legacyExec, ' + ', '.join(names) + '];',
 ]
+import json
+disp.append('/**')
+disp.append(' * Handler bodies as JS source for the block compiler: $M/$R/$I/$S/$EA stand for the')
+disp.append(' * decoded register operands, immediate, segment and effective address; $L labels the')
+disp.append(' * instruction (its `return` becomes `break $L`). Generated from the same lines as the handlers.')
+disp.append(' */')
+disp.append('export const PRE_TEMPLATES: Readonly<Record<string, string>> = {')
+for n in names:
+    disp.append(f'  {n}: {json.dumps(TEMPLATES[n])},')
+disp.append('};')
 disp += [
          '/** Runs the instruction at EIP on the byte-fetching path. */',
          'export function legacyExec(c: Cpu): void {',

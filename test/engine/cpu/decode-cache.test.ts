@@ -27,12 +27,14 @@ function fingerprint(t: TestMachine): string {
 for (const bits of [32, 16] as const) {
   test(`decode cache: random ${bits}-bit code ends in the same state with the cache on and off (run and step)`, () => {
     let cachedSlots = 0;
+    let compiled = 0;
     for (let round = 0; round < 60; round++) {
       const code = randomCode(rng(round * 7919 + bits), 3000, bits);
       const states: string[] = [];
-      for (const [mode, on] of [['run', false], ['run', true], ['step', false], ['step', true]] as const) {
+      for (const [mode, on, blocks] of [['run', false, 0], ['run', true, 0], ['step', false, 0], ['step', true, 0], ['run', true, 1]] as const) {
         const t = setup(bits, code, rng(round + 1));
         t.cpu.decodeCacheEnabled = on;
+        t.cpu.blockThreshold = blocks;
         // Loop over the code a few times so that cached slots are reused.
         const loops = bits === 32 ? 3 : 2;
         for (let l = 0; l < loops; l++) {
@@ -43,12 +45,15 @@ for (const bits of [32, 16] as const) {
           } else t.cpu.run(target);
         }
         if (on) cachedSlots += t.cpu.dcTag32.filter((x) => x >= 0).length + t.cpu.dcTag16.filter((x) => x >= 0).length;
+        if (blocks) compiled += t.cpu.dcBlk.filter((b) => b !== null).length;
         states.push(`${t.cpu.icount} ${fingerprint(t)}`);
       }
       assert.equal(states[1], states[0], `round ${round}: run() with the cache differs from the byte-fetching path`);
       assert.equal(states[3], states[2], `round ${round}: step() with the cache differs from the byte-fetching path`);
+      assert.equal(states[4], states[0], `round ${round}: run() with compiled blocks differs from the byte-fetching path`);
     }
     assert.ok(cachedSlots > 1000, `the cache was used (${cachedSlots} slots filled)`);
+    assert.ok(compiled > 100, `blocks were compiled (${compiled})`);
   });
 }
 
