@@ -30,7 +30,7 @@
  */
 import type { Cpu } from '../cpu.js';
 import { FLAG, ARITH_FLAGS } from '../flags.js';
-import { imulS32, mulFlags } from '../exec/alu.js';
+import { imulS32, mulFlags, shift, inc, dec } from '../exec/alu.js';
 import { PRE_FNS, PRE_NAMES, PRE_TEMPLATES, type PreFn } from '../exec/pre-fast.js';
 
 /** A compiled block: runs from entry EIP `e0`; `g0` is `cpu.dcGen` at entry. */
@@ -121,7 +121,7 @@ export function compileBlock(c: Cpu, off: number, mask: number, decode: (off: nu
   if (!ended) src.push(`c.icount = ic + ${n}; c.eip = (e0 + ${rel}) | 0;`);
   const names = Object.keys(CONSTS);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const factory = new Function(...names, 'imulS32', 'mulFlags', `return function block(c, e0, g0) {\n${src.join('\n')}\n};`) as (...a: unknown[]) => BlockFn;
-  const fn = factory(...names.map((k) => CONSTS[k as keyof typeof CONSTS]), imulS32, mulFlags);
+  const factory = new Function(...names, 'imulS32', 'mulFlags', 'shift', 'inc', 'dec', `return function block(c, e0, g0) {\n${src.join('\n')}\n};`) as (...a: unknown[]) => BlockFn;
+  const fn = factory(...names.map((k) => CONSTS[k as keyof typeof CONSTS]), imulS32, mulFlags, shift, inc, dec);
   return { fn, count: n };
 }

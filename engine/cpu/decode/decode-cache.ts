@@ -188,7 +188,30 @@ export function buildDecodeTable(): void {
     modrm(0xd1 + O32, r, `${s}_Ed1_reg`, `${s}_Ed1_mem`, IMM_NONE, RK_D, RK_D);
     modrm(0xd3 + O32, r, `${s}_EdCL_reg`, `${s}_EdCL_mem`, IMM_NONE, RK_D, RK_D);
   }
+  // the other shifts and rotates (8/16-bit, RCL/RCR) through the generic shift()
+  const SHN = ['rol', 'ror', 'rcl', 'rcr', 'shl', 'shr', 'sal', 'sar'];
+  for (let r = 0; r < 8; r++) {
+    const n = SHN[r]!;
+    for (const o of [O16, O32]) {
+      modrm(0xc0 + o, r, `${n}_EbI_reg`, `${n}_EbI_mem`, IMM_B, RK_B, RK_B);
+      modrm(0xd0 + o, r, `${n}_Eb1_reg`, `${n}_Eb1_mem`, IMM_NONE, RK_B, RK_B);
+      modrm(0xd2 + o, r, `${n}_EbCL_reg`, `${n}_EbCL_mem`, IMM_NONE, RK_B, RK_B);
+    }
+    modrm(0xc1 + O16, r, `${n}_EwI_reg`, `${n}_EwI_mem`, IMM_B, RK_W, RK_W);
+    modrm(0xd1 + O16, r, `${n}_Ew1_reg`, `${n}_Ew1_mem`, IMM_NONE, RK_W, RK_W);
+    modrm(0xd3 + O16, r, `${n}_EwCL_reg`, `${n}_EwCL_mem`, IMM_NONE, RK_W, RK_W);
+    if (r === 2 || r === 3) {
+      modrm(0xc1 + O32, r, `${n}_EdI_reg`, `${n}_EdI_mem`, IMM_B, RK_D, RK_D);
+      modrm(0xd1 + O32, r, `${n}_Ed1_reg`, `${n}_Ed1_mem`, IMM_NONE, RK_D, RK_D);
+      modrm(0xd3 + O32, r, `${n}_EdCL_reg`, `${n}_EdCL_mem`, IMM_NONE, RK_D, RK_D);
+    }
+  }
+  modrm(0xff + O32, 0, 'inc_Ed_reg', 'inc_Ed_mem', IMM_NONE, RK_D, RK_D);
+  modrm(0xff + O32, 1, 'dec_Ed_reg', 'dec_Ed_mem', IMM_NONE, RK_D, RK_D);
   const CC = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'];
+  for (let cc = 0; cc < 16; cc++) {
+    for (const o of [O16, O32]) modrm(MAP0F + 0x90 + cc + o, -1, `set${CC[cc]!}_Eb_reg`, `set${CC[cc]!}_Eb_mem`, IMM_NONE, RK_B, RK_B);
+  }
   for (let cc = 0; cc < 16; cc++) {
     immOnly(0x70 + cc + O32, `j${CC[cc]!}_Jd`, IMM_BS, 0, RK_D);
     immOnly(MAP0F + 0x80 + cc + O32, `j${CC[cc]!}_Jd`, IMM_D, 0, RK_D);

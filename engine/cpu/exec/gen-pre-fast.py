@@ -18,7 +18,7 @@ out = ['''/**
  */
 import type { Cpu } from '../cpu.js';
 import { FLAG, ARITH_FLAGS } from '../flags.js';
-import { imulS32, mulFlags } from './alu.js';
+import { imulS32, mulFlags, shift, inc, dec } from './alu.js';
 
 export type PreFn = (c: Cpu, s: number) => void;
 
@@ -113,6 +113,27 @@ for opname, lines in shbody.items():
         if kind != '1': mem.append('if (n === 0) { c.wrRmw32(a); return; }')
         mem += lines + ['c.wrRmw32(r);']
         fn(f'{opname}_Ed{kind}_mem', mem)
+
+# Every other shift/rotate (8- and 16-bit, and RCL/RCR) through the generic shift(), as the byte path does
+SHNAMES = ['rol', 'ror', 'rcl', 'rcr', 'shl', 'shr', 'sal', 'sar']
+for x, z in SZ.items():
+    for op in range(8):
+        if x == 'd' and op not in (2, 3):
+            continue
+        for kind, cnt in (('1', '1'), ('CL', 'c.reg8[4]!'), ('I', 'c.dcImm[s]!')):
+            nm = f'{SHNAMES[op]}_E{x}{kind}'
+            fn(f'{nm}_reg', ['const d = c.dcM[s]!;', f'c.{z["arr"]}[d] = shift(c, {op}, c.{z["arr"]}[d]!, {cnt}, {z["size"]});'])
+            fn(f'{nm}_mem', [EA, f'const n = {cnt};', f'c.{z["wrr"]}(shift(c, {op}, c.{z["rmw"]}(c.dcSeg[s]!, off), n, {z["size"]}));'])
+# INC/DEC Ed (FF /0, /1)
+for nm, f in (('inc', 'inc'), ('dec', 'dec')):
+    fn(f'{nm}_Ed_reg', ['const d = c.dcM[s]!;', f'c.reg32[d] = {f}(c, c.reg32[d]!, 31);'])
+    fn(f'{nm}_Ed_mem', [EA, 'const v = c.rmw32(c.dcSeg[s]!, off);', f'c.wrRmw32({f}(c, v, 31));'])
+# SETcc Eb
+for i, n in enumerate(cc):
+    e = conds[cc[i & ~1]]
+    if i & 1: e = f'!({e})'
+    fn(f'set{n}_Eb_reg', [f'c.reg8[c.dcM[s]!] = {e} ? 1 : 0;'])
+    fn(f'set{n}_Eb_mem', [EA, f'c.wr8(c.dcSeg[s]!, off, {e} ? 1 : 0);'])
 
 # Jcc/JMP/CALL with a 32-bit operand size: dcImm is the displacement
 for i, n in enumerate(cc):

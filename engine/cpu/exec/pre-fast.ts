@@ -7,7 +7,7 @@
  */
 import type { Cpu } from '../cpu.js';
 import { FLAG, ARITH_FLAGS } from '../flags.js';
-import { imulS32, mulFlags } from './alu.js';
+import { imulS32, mulFlags, shift, inc, dec } from './alu.js';
 
 export type PreFn = (c: Cpu, s: number) => void;
 
@@ -1644,6 +1644,622 @@ export function sar_EdI_mem(c: Cpu, s: number): void {
   c.flags = (c.flags & ~(CF | OF | AF)) | cf; c.lres = r; c.lsize = 31; c.flagsLazy = LOGIC_LAZY;
   c.wrRmw32(r);
 }
+export function rcl_Ed1_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg32[d] = shift(c, 2, c.reg32[d]!, 1, 31);
+}
+export function rcl_Ed1_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = 1;
+  c.wrRmw32(shift(c, 2, c.rmw32(c.dcSeg[s]!, off), n, 31));
+}
+export function rcl_EdCL_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg32[d] = shift(c, 2, c.reg32[d]!, c.reg8[4]!, 31);
+}
+export function rcl_EdCL_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.reg8[4]!;
+  c.wrRmw32(shift(c, 2, c.rmw32(c.dcSeg[s]!, off), n, 31));
+}
+export function rcl_EdI_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg32[d] = shift(c, 2, c.reg32[d]!, c.dcImm[s]!, 31);
+}
+export function rcl_EdI_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.dcImm[s]!;
+  c.wrRmw32(shift(c, 2, c.rmw32(c.dcSeg[s]!, off), n, 31));
+}
+export function rcr_Ed1_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg32[d] = shift(c, 3, c.reg32[d]!, 1, 31);
+}
+export function rcr_Ed1_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = 1;
+  c.wrRmw32(shift(c, 3, c.rmw32(c.dcSeg[s]!, off), n, 31));
+}
+export function rcr_EdCL_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg32[d] = shift(c, 3, c.reg32[d]!, c.reg8[4]!, 31);
+}
+export function rcr_EdCL_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.reg8[4]!;
+  c.wrRmw32(shift(c, 3, c.rmw32(c.dcSeg[s]!, off), n, 31));
+}
+export function rcr_EdI_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg32[d] = shift(c, 3, c.reg32[d]!, c.dcImm[s]!, 31);
+}
+export function rcr_EdI_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.dcImm[s]!;
+  c.wrRmw32(shift(c, 3, c.rmw32(c.dcSeg[s]!, off), n, 31));
+}
+export function rol_Ew1_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg16[d] = shift(c, 0, c.reg16[d]!, 1, 15);
+}
+export function rol_Ew1_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = 1;
+  c.wrRmw16(shift(c, 0, c.rmw16(c.dcSeg[s]!, off), n, 15));
+}
+export function rol_EwCL_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg16[d] = shift(c, 0, c.reg16[d]!, c.reg8[4]!, 15);
+}
+export function rol_EwCL_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.reg8[4]!;
+  c.wrRmw16(shift(c, 0, c.rmw16(c.dcSeg[s]!, off), n, 15));
+}
+export function rol_EwI_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg16[d] = shift(c, 0, c.reg16[d]!, c.dcImm[s]!, 15);
+}
+export function rol_EwI_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.dcImm[s]!;
+  c.wrRmw16(shift(c, 0, c.rmw16(c.dcSeg[s]!, off), n, 15));
+}
+export function ror_Ew1_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg16[d] = shift(c, 1, c.reg16[d]!, 1, 15);
+}
+export function ror_Ew1_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = 1;
+  c.wrRmw16(shift(c, 1, c.rmw16(c.dcSeg[s]!, off), n, 15));
+}
+export function ror_EwCL_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg16[d] = shift(c, 1, c.reg16[d]!, c.reg8[4]!, 15);
+}
+export function ror_EwCL_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.reg8[4]!;
+  c.wrRmw16(shift(c, 1, c.rmw16(c.dcSeg[s]!, off), n, 15));
+}
+export function ror_EwI_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg16[d] = shift(c, 1, c.reg16[d]!, c.dcImm[s]!, 15);
+}
+export function ror_EwI_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.dcImm[s]!;
+  c.wrRmw16(shift(c, 1, c.rmw16(c.dcSeg[s]!, off), n, 15));
+}
+export function rcl_Ew1_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg16[d] = shift(c, 2, c.reg16[d]!, 1, 15);
+}
+export function rcl_Ew1_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = 1;
+  c.wrRmw16(shift(c, 2, c.rmw16(c.dcSeg[s]!, off), n, 15));
+}
+export function rcl_EwCL_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg16[d] = shift(c, 2, c.reg16[d]!, c.reg8[4]!, 15);
+}
+export function rcl_EwCL_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.reg8[4]!;
+  c.wrRmw16(shift(c, 2, c.rmw16(c.dcSeg[s]!, off), n, 15));
+}
+export function rcl_EwI_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg16[d] = shift(c, 2, c.reg16[d]!, c.dcImm[s]!, 15);
+}
+export function rcl_EwI_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.dcImm[s]!;
+  c.wrRmw16(shift(c, 2, c.rmw16(c.dcSeg[s]!, off), n, 15));
+}
+export function rcr_Ew1_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg16[d] = shift(c, 3, c.reg16[d]!, 1, 15);
+}
+export function rcr_Ew1_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = 1;
+  c.wrRmw16(shift(c, 3, c.rmw16(c.dcSeg[s]!, off), n, 15));
+}
+export function rcr_EwCL_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg16[d] = shift(c, 3, c.reg16[d]!, c.reg8[4]!, 15);
+}
+export function rcr_EwCL_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.reg8[4]!;
+  c.wrRmw16(shift(c, 3, c.rmw16(c.dcSeg[s]!, off), n, 15));
+}
+export function rcr_EwI_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg16[d] = shift(c, 3, c.reg16[d]!, c.dcImm[s]!, 15);
+}
+export function rcr_EwI_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.dcImm[s]!;
+  c.wrRmw16(shift(c, 3, c.rmw16(c.dcSeg[s]!, off), n, 15));
+}
+export function shl_Ew1_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg16[d] = shift(c, 4, c.reg16[d]!, 1, 15);
+}
+export function shl_Ew1_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = 1;
+  c.wrRmw16(shift(c, 4, c.rmw16(c.dcSeg[s]!, off), n, 15));
+}
+export function shl_EwCL_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg16[d] = shift(c, 4, c.reg16[d]!, c.reg8[4]!, 15);
+}
+export function shl_EwCL_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.reg8[4]!;
+  c.wrRmw16(shift(c, 4, c.rmw16(c.dcSeg[s]!, off), n, 15));
+}
+export function shl_EwI_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg16[d] = shift(c, 4, c.reg16[d]!, c.dcImm[s]!, 15);
+}
+export function shl_EwI_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.dcImm[s]!;
+  c.wrRmw16(shift(c, 4, c.rmw16(c.dcSeg[s]!, off), n, 15));
+}
+export function shr_Ew1_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg16[d] = shift(c, 5, c.reg16[d]!, 1, 15);
+}
+export function shr_Ew1_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = 1;
+  c.wrRmw16(shift(c, 5, c.rmw16(c.dcSeg[s]!, off), n, 15));
+}
+export function shr_EwCL_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg16[d] = shift(c, 5, c.reg16[d]!, c.reg8[4]!, 15);
+}
+export function shr_EwCL_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.reg8[4]!;
+  c.wrRmw16(shift(c, 5, c.rmw16(c.dcSeg[s]!, off), n, 15));
+}
+export function shr_EwI_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg16[d] = shift(c, 5, c.reg16[d]!, c.dcImm[s]!, 15);
+}
+export function shr_EwI_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.dcImm[s]!;
+  c.wrRmw16(shift(c, 5, c.rmw16(c.dcSeg[s]!, off), n, 15));
+}
+export function sal_Ew1_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg16[d] = shift(c, 6, c.reg16[d]!, 1, 15);
+}
+export function sal_Ew1_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = 1;
+  c.wrRmw16(shift(c, 6, c.rmw16(c.dcSeg[s]!, off), n, 15));
+}
+export function sal_EwCL_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg16[d] = shift(c, 6, c.reg16[d]!, c.reg8[4]!, 15);
+}
+export function sal_EwCL_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.reg8[4]!;
+  c.wrRmw16(shift(c, 6, c.rmw16(c.dcSeg[s]!, off), n, 15));
+}
+export function sal_EwI_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg16[d] = shift(c, 6, c.reg16[d]!, c.dcImm[s]!, 15);
+}
+export function sal_EwI_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.dcImm[s]!;
+  c.wrRmw16(shift(c, 6, c.rmw16(c.dcSeg[s]!, off), n, 15));
+}
+export function sar_Ew1_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg16[d] = shift(c, 7, c.reg16[d]!, 1, 15);
+}
+export function sar_Ew1_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = 1;
+  c.wrRmw16(shift(c, 7, c.rmw16(c.dcSeg[s]!, off), n, 15));
+}
+export function sar_EwCL_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg16[d] = shift(c, 7, c.reg16[d]!, c.reg8[4]!, 15);
+}
+export function sar_EwCL_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.reg8[4]!;
+  c.wrRmw16(shift(c, 7, c.rmw16(c.dcSeg[s]!, off), n, 15));
+}
+export function sar_EwI_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg16[d] = shift(c, 7, c.reg16[d]!, c.dcImm[s]!, 15);
+}
+export function sar_EwI_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.dcImm[s]!;
+  c.wrRmw16(shift(c, 7, c.rmw16(c.dcSeg[s]!, off), n, 15));
+}
+export function rol_Eb1_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg8[d] = shift(c, 0, c.reg8[d]!, 1, 7);
+}
+export function rol_Eb1_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = 1;
+  c.wrRmw8(shift(c, 0, c.rmw8(c.dcSeg[s]!, off), n, 7));
+}
+export function rol_EbCL_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg8[d] = shift(c, 0, c.reg8[d]!, c.reg8[4]!, 7);
+}
+export function rol_EbCL_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.reg8[4]!;
+  c.wrRmw8(shift(c, 0, c.rmw8(c.dcSeg[s]!, off), n, 7));
+}
+export function rol_EbI_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg8[d] = shift(c, 0, c.reg8[d]!, c.dcImm[s]!, 7);
+}
+export function rol_EbI_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.dcImm[s]!;
+  c.wrRmw8(shift(c, 0, c.rmw8(c.dcSeg[s]!, off), n, 7));
+}
+export function ror_Eb1_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg8[d] = shift(c, 1, c.reg8[d]!, 1, 7);
+}
+export function ror_Eb1_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = 1;
+  c.wrRmw8(shift(c, 1, c.rmw8(c.dcSeg[s]!, off), n, 7));
+}
+export function ror_EbCL_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg8[d] = shift(c, 1, c.reg8[d]!, c.reg8[4]!, 7);
+}
+export function ror_EbCL_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.reg8[4]!;
+  c.wrRmw8(shift(c, 1, c.rmw8(c.dcSeg[s]!, off), n, 7));
+}
+export function ror_EbI_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg8[d] = shift(c, 1, c.reg8[d]!, c.dcImm[s]!, 7);
+}
+export function ror_EbI_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.dcImm[s]!;
+  c.wrRmw8(shift(c, 1, c.rmw8(c.dcSeg[s]!, off), n, 7));
+}
+export function rcl_Eb1_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg8[d] = shift(c, 2, c.reg8[d]!, 1, 7);
+}
+export function rcl_Eb1_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = 1;
+  c.wrRmw8(shift(c, 2, c.rmw8(c.dcSeg[s]!, off), n, 7));
+}
+export function rcl_EbCL_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg8[d] = shift(c, 2, c.reg8[d]!, c.reg8[4]!, 7);
+}
+export function rcl_EbCL_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.reg8[4]!;
+  c.wrRmw8(shift(c, 2, c.rmw8(c.dcSeg[s]!, off), n, 7));
+}
+export function rcl_EbI_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg8[d] = shift(c, 2, c.reg8[d]!, c.dcImm[s]!, 7);
+}
+export function rcl_EbI_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.dcImm[s]!;
+  c.wrRmw8(shift(c, 2, c.rmw8(c.dcSeg[s]!, off), n, 7));
+}
+export function rcr_Eb1_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg8[d] = shift(c, 3, c.reg8[d]!, 1, 7);
+}
+export function rcr_Eb1_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = 1;
+  c.wrRmw8(shift(c, 3, c.rmw8(c.dcSeg[s]!, off), n, 7));
+}
+export function rcr_EbCL_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg8[d] = shift(c, 3, c.reg8[d]!, c.reg8[4]!, 7);
+}
+export function rcr_EbCL_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.reg8[4]!;
+  c.wrRmw8(shift(c, 3, c.rmw8(c.dcSeg[s]!, off), n, 7));
+}
+export function rcr_EbI_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg8[d] = shift(c, 3, c.reg8[d]!, c.dcImm[s]!, 7);
+}
+export function rcr_EbI_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.dcImm[s]!;
+  c.wrRmw8(shift(c, 3, c.rmw8(c.dcSeg[s]!, off), n, 7));
+}
+export function shl_Eb1_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg8[d] = shift(c, 4, c.reg8[d]!, 1, 7);
+}
+export function shl_Eb1_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = 1;
+  c.wrRmw8(shift(c, 4, c.rmw8(c.dcSeg[s]!, off), n, 7));
+}
+export function shl_EbCL_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg8[d] = shift(c, 4, c.reg8[d]!, c.reg8[4]!, 7);
+}
+export function shl_EbCL_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.reg8[4]!;
+  c.wrRmw8(shift(c, 4, c.rmw8(c.dcSeg[s]!, off), n, 7));
+}
+export function shl_EbI_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg8[d] = shift(c, 4, c.reg8[d]!, c.dcImm[s]!, 7);
+}
+export function shl_EbI_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.dcImm[s]!;
+  c.wrRmw8(shift(c, 4, c.rmw8(c.dcSeg[s]!, off), n, 7));
+}
+export function shr_Eb1_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg8[d] = shift(c, 5, c.reg8[d]!, 1, 7);
+}
+export function shr_Eb1_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = 1;
+  c.wrRmw8(shift(c, 5, c.rmw8(c.dcSeg[s]!, off), n, 7));
+}
+export function shr_EbCL_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg8[d] = shift(c, 5, c.reg8[d]!, c.reg8[4]!, 7);
+}
+export function shr_EbCL_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.reg8[4]!;
+  c.wrRmw8(shift(c, 5, c.rmw8(c.dcSeg[s]!, off), n, 7));
+}
+export function shr_EbI_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg8[d] = shift(c, 5, c.reg8[d]!, c.dcImm[s]!, 7);
+}
+export function shr_EbI_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.dcImm[s]!;
+  c.wrRmw8(shift(c, 5, c.rmw8(c.dcSeg[s]!, off), n, 7));
+}
+export function sal_Eb1_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg8[d] = shift(c, 6, c.reg8[d]!, 1, 7);
+}
+export function sal_Eb1_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = 1;
+  c.wrRmw8(shift(c, 6, c.rmw8(c.dcSeg[s]!, off), n, 7));
+}
+export function sal_EbCL_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg8[d] = shift(c, 6, c.reg8[d]!, c.reg8[4]!, 7);
+}
+export function sal_EbCL_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.reg8[4]!;
+  c.wrRmw8(shift(c, 6, c.rmw8(c.dcSeg[s]!, off), n, 7));
+}
+export function sal_EbI_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg8[d] = shift(c, 6, c.reg8[d]!, c.dcImm[s]!, 7);
+}
+export function sal_EbI_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.dcImm[s]!;
+  c.wrRmw8(shift(c, 6, c.rmw8(c.dcSeg[s]!, off), n, 7));
+}
+export function sar_Eb1_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg8[d] = shift(c, 7, c.reg8[d]!, 1, 7);
+}
+export function sar_Eb1_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = 1;
+  c.wrRmw8(shift(c, 7, c.rmw8(c.dcSeg[s]!, off), n, 7));
+}
+export function sar_EbCL_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg8[d] = shift(c, 7, c.reg8[d]!, c.reg8[4]!, 7);
+}
+export function sar_EbCL_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.reg8[4]!;
+  c.wrRmw8(shift(c, 7, c.rmw8(c.dcSeg[s]!, off), n, 7));
+}
+export function sar_EbI_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg8[d] = shift(c, 7, c.reg8[d]!, c.dcImm[s]!, 7);
+}
+export function sar_EbI_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const n = c.dcImm[s]!;
+  c.wrRmw8(shift(c, 7, c.rmw8(c.dcSeg[s]!, off), n, 7));
+}
+export function inc_Ed_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg32[d] = inc(c, c.reg32[d]!, 31);
+}
+export function inc_Ed_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const v = c.rmw32(c.dcSeg[s]!, off);
+  c.wrRmw32(inc(c, v, 31));
+}
+export function dec_Ed_reg(c: Cpu, s: number): void {
+  const d = c.dcM[s]!;
+  c.reg32[d] = dec(c, c.reg32[d]!, 31);
+}
+export function dec_Ed_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  const v = c.rmw32(c.dcSeg[s]!, off);
+  c.wrRmw32(dec(c, v, 31));
+}
+export function seto_Eb_reg(c: Cpu, s: number): void {
+  c.reg8[c.dcM[s]!] = c.getOF() ? 1 : 0;
+}
+export function seto_Eb_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  c.wr8(c.dcSeg[s]!, off, c.getOF() ? 1 : 0);
+}
+export function setno_Eb_reg(c: Cpu, s: number): void {
+  c.reg8[c.dcM[s]!] = !(c.getOF()) ? 1 : 0;
+}
+export function setno_Eb_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  c.wr8(c.dcSeg[s]!, off, !(c.getOF()) ? 1 : 0);
+}
+export function setb_Eb_reg(c: Cpu, s: number): void {
+  c.reg8[c.dcM[s]!] = c.getCF() !== 0 ? 1 : 0;
+}
+export function setb_Eb_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  c.wr8(c.dcSeg[s]!, off, c.getCF() !== 0 ? 1 : 0);
+}
+export function setae_Eb_reg(c: Cpu, s: number): void {
+  c.reg8[c.dcM[s]!] = !(c.getCF() !== 0) ? 1 : 0;
+}
+export function setae_Eb_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  c.wr8(c.dcSeg[s]!, off, !(c.getCF() !== 0) ? 1 : 0);
+}
+export function sete_Eb_reg(c: Cpu, s: number): void {
+  c.reg8[c.dcM[s]!] = c.getZF() ? 1 : 0;
+}
+export function sete_Eb_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  c.wr8(c.dcSeg[s]!, off, c.getZF() ? 1 : 0);
+}
+export function setne_Eb_reg(c: Cpu, s: number): void {
+  c.reg8[c.dcM[s]!] = !(c.getZF()) ? 1 : 0;
+}
+export function setne_Eb_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  c.wr8(c.dcSeg[s]!, off, !(c.getZF()) ? 1 : 0);
+}
+export function setbe_Eb_reg(c: Cpu, s: number): void {
+  c.reg8[c.dcM[s]!] = c.getCF() !== 0 || c.getZF() ? 1 : 0;
+}
+export function setbe_Eb_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  c.wr8(c.dcSeg[s]!, off, c.getCF() !== 0 || c.getZF() ? 1 : 0);
+}
+export function seta_Eb_reg(c: Cpu, s: number): void {
+  c.reg8[c.dcM[s]!] = !(c.getCF() !== 0 || c.getZF()) ? 1 : 0;
+}
+export function seta_Eb_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  c.wr8(c.dcSeg[s]!, off, !(c.getCF() !== 0 || c.getZF()) ? 1 : 0);
+}
+export function sets_Eb_reg(c: Cpu, s: number): void {
+  c.reg8[c.dcM[s]!] = c.getSF() ? 1 : 0;
+}
+export function sets_Eb_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  c.wr8(c.dcSeg[s]!, off, c.getSF() ? 1 : 0);
+}
+export function setns_Eb_reg(c: Cpu, s: number): void {
+  c.reg8[c.dcM[s]!] = !(c.getSF()) ? 1 : 0;
+}
+export function setns_Eb_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  c.wr8(c.dcSeg[s]!, off, !(c.getSF()) ? 1 : 0);
+}
+export function setp_Eb_reg(c: Cpu, s: number): void {
+  c.reg8[c.dcM[s]!] = c.getPF() ? 1 : 0;
+}
+export function setp_Eb_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  c.wr8(c.dcSeg[s]!, off, c.getPF() ? 1 : 0);
+}
+export function setnp_Eb_reg(c: Cpu, s: number): void {
+  c.reg8[c.dcM[s]!] = !(c.getPF()) ? 1 : 0;
+}
+export function setnp_Eb_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  c.wr8(c.dcSeg[s]!, off, !(c.getPF()) ? 1 : 0);
+}
+export function setl_Eb_reg(c: Cpu, s: number): void {
+  c.reg8[c.dcM[s]!] = c.getSF() !== c.getOF() ? 1 : 0;
+}
+export function setl_Eb_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  c.wr8(c.dcSeg[s]!, off, c.getSF() !== c.getOF() ? 1 : 0);
+}
+export function setge_Eb_reg(c: Cpu, s: number): void {
+  c.reg8[c.dcM[s]!] = !(c.getSF() !== c.getOF()) ? 1 : 0;
+}
+export function setge_Eb_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  c.wr8(c.dcSeg[s]!, off, !(c.getSF() !== c.getOF()) ? 1 : 0);
+}
+export function setle_Eb_reg(c: Cpu, s: number): void {
+  c.reg8[c.dcM[s]!] = c.getZF() || c.getSF() !== c.getOF() ? 1 : 0;
+}
+export function setle_Eb_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  c.wr8(c.dcSeg[s]!, off, c.getZF() || c.getSF() !== c.getOF() ? 1 : 0);
+}
+export function setg_Eb_reg(c: Cpu, s: number): void {
+  c.reg8[c.dcM[s]!] = !(c.getZF() || c.getSF() !== c.getOF()) ? 1 : 0;
+}
+export function setg_Eb_mem(c: Cpu, s: number): void {
+  const off = (c.regFile[c.dcBase[s]!]! + (c.regFile[c.dcIdx[s]!]! << c.dcScale[s]!) + c.dcDisp[s]!) & c.dcMask[s]!;
+  c.wr8(c.dcSeg[s]!, off, !(c.getZF() || c.getSF() !== c.getOF()) ? 1 : 0);
+}
 export function jo_Jd(c: Cpu, s: number): void {
   if (c.getOF()) {
     const t = (c.eip + c.dcImm[s]!) | 0;
@@ -1801,9 +2417,9 @@ export function ret_near32(c: Cpu, _s: number): void {
   c.eip = t;
 }
 /** Handler ids: 0 = an ordinary handler the decoder puts in dcFn itself, 1 = the byte-fetching path. */
-export const PRE_NAMES: readonly string[] = ['(dcFn)', '(legacy)', 'add_EdGd_reg', 'add_EdGd_mem', 'add_GdEd_reg', 'add_GdEd_mem', 'add_EdI_reg', 'add_EdI_mem', 'add_EwGw_reg', 'add_EwGw_mem', 'add_GwEw_reg', 'add_GwEw_mem', 'add_EwI_reg', 'add_EwI_mem', 'add_EbGb_reg', 'add_EbGb_mem', 'add_GbEb_reg', 'add_GbEb_mem', 'add_EbI_reg', 'add_EbI_mem', 'or_EdGd_reg', 'or_EdGd_mem', 'or_GdEd_reg', 'or_GdEd_mem', 'or_EdI_reg', 'or_EdI_mem', 'or_EwGw_reg', 'or_EwGw_mem', 'or_GwEw_reg', 'or_GwEw_mem', 'or_EwI_reg', 'or_EwI_mem', 'or_EbGb_reg', 'or_EbGb_mem', 'or_GbEb_reg', 'or_GbEb_mem', 'or_EbI_reg', 'or_EbI_mem', 'adc_EdGd_reg', 'adc_EdGd_mem', 'adc_GdEd_reg', 'adc_GdEd_mem', 'adc_EdI_reg', 'adc_EdI_mem', 'adc_EwGw_reg', 'adc_EwGw_mem', 'adc_GwEw_reg', 'adc_GwEw_mem', 'adc_EwI_reg', 'adc_EwI_mem', 'adc_EbGb_reg', 'adc_EbGb_mem', 'adc_GbEb_reg', 'adc_GbEb_mem', 'adc_EbI_reg', 'adc_EbI_mem', 'sbb_EdGd_reg', 'sbb_EdGd_mem', 'sbb_GdEd_reg', 'sbb_GdEd_mem', 'sbb_EdI_reg', 'sbb_EdI_mem', 'sbb_EwGw_reg', 'sbb_EwGw_mem', 'sbb_GwEw_reg', 'sbb_GwEw_mem', 'sbb_EwI_reg', 'sbb_EwI_mem', 'sbb_EbGb_reg', 'sbb_EbGb_mem', 'sbb_GbEb_reg', 'sbb_GbEb_mem', 'sbb_EbI_reg', 'sbb_EbI_mem', 'and_EdGd_reg', 'and_EdGd_mem', 'and_GdEd_reg', 'and_GdEd_mem', 'and_EdI_reg', 'and_EdI_mem', 'and_EwGw_reg', 'and_EwGw_mem', 'and_GwEw_reg', 'and_GwEw_mem', 'and_EwI_reg', 'and_EwI_mem', 'and_EbGb_reg', 'and_EbGb_mem', 'and_GbEb_reg', 'and_GbEb_mem', 'and_EbI_reg', 'and_EbI_mem', 'sub_EdGd_reg', 'sub_EdGd_mem', 'sub_GdEd_reg', 'sub_GdEd_mem', 'sub_EdI_reg', 'sub_EdI_mem', 'sub_EwGw_reg', 'sub_EwGw_mem', 'sub_GwEw_reg', 'sub_GwEw_mem', 'sub_EwI_reg', 'sub_EwI_mem', 'sub_EbGb_reg', 'sub_EbGb_mem', 'sub_GbEb_reg', 'sub_GbEb_mem', 'sub_EbI_reg', 'sub_EbI_mem', 'xor_EdGd_reg', 'xor_EdGd_mem', 'xor_GdEd_reg', 'xor_GdEd_mem', 'xor_EdI_reg', 'xor_EdI_mem', 'xor_EwGw_reg', 'xor_EwGw_mem', 'xor_GwEw_reg', 'xor_GwEw_mem', 'xor_EwI_reg', 'xor_EwI_mem', 'xor_EbGb_reg', 'xor_EbGb_mem', 'xor_GbEb_reg', 'xor_GbEb_mem', 'xor_EbI_reg', 'xor_EbI_mem', 'cmp_EdGd_reg', 'cmp_EdGd_mem', 'cmp_GdEd_reg', 'cmp_GdEd_mem', 'cmp_EdI_reg', 'cmp_EdI_mem', 'cmp_EwGw_reg', 'cmp_EwGw_mem', 'cmp_GwEw_reg', 'cmp_GwEw_mem', 'cmp_EwI_reg', 'cmp_EwI_mem', 'cmp_EbGb_reg', 'cmp_EbGb_mem', 'cmp_GbEb_reg', 'cmp_GbEb_mem', 'cmp_EbI_reg', 'cmp_EbI_mem', 'mov_EdGd_reg', 'mov_EdGd_mem', 'mov_GdEd_reg', 'mov_GdEd_mem', 'mov_EdI_reg', 'mov_EdI_mem', 'test_EdGd_reg', 'test_EdGd_mem', 'test_EdI_reg', 'test_EdI_mem', 'mov_EwGw_reg', 'mov_EwGw_mem', 'mov_GwEw_reg', 'mov_GwEw_mem', 'mov_EwI_reg', 'mov_EwI_mem', 'test_EwGw_reg', 'test_EwGw_mem', 'test_EwI_reg', 'test_EwI_mem', 'mov_EbGb_reg', 'mov_EbGb_mem', 'mov_GbEb_reg', 'mov_GbEb_mem', 'mov_EbI_reg', 'mov_EbI_mem', 'test_EbGb_reg', 'test_EbGb_mem', 'test_EbI_reg', 'test_EbI_mem', 'lea_Gd_mem', 'lea_Gw_mem', 'movzx_GdEb_reg', 'movzx_GdEb_mem', 'movzx_GdEw_reg', 'movzx_GdEw_mem', 'movsx_GdEb_reg', 'movsx_GdEb_mem', 'movsx_GdEw_reg', 'movsx_GdEw_mem', 'imul_GdEd_reg', 'imul_GdEd_mem', 'imul_GdEdI_reg', 'imul_GdEdI_mem', 'rol_Ed1_reg', 'rol_Ed1_mem', 'rol_EdCL_reg', 'rol_EdCL_mem', 'rol_EdI_reg', 'rol_EdI_mem', 'ror_Ed1_reg', 'ror_Ed1_mem', 'ror_EdCL_reg', 'ror_EdCL_mem', 'ror_EdI_reg', 'ror_EdI_mem', 'shl_Ed1_reg', 'shl_Ed1_mem', 'shl_EdCL_reg', 'shl_EdCL_mem', 'shl_EdI_reg', 'shl_EdI_mem', 'shr_Ed1_reg', 'shr_Ed1_mem', 'shr_EdCL_reg', 'shr_EdCL_mem', 'shr_EdI_reg', 'shr_EdI_mem', 'sar_Ed1_reg', 'sar_Ed1_mem', 'sar_EdCL_reg', 'sar_EdCL_mem', 'sar_EdI_reg', 'sar_EdI_mem', 'jo_Jd', 'jno_Jd', 'jb_Jd', 'jae_Jd', 'je_Jd', 'jne_Jd', 'jbe_Jd', 'ja_Jd', 'js_Jd', 'jns_Jd', 'jp_Jd', 'jnp_Jd', 'jl_Jd', 'jge_Jd', 'jle_Jd', 'jg_Jd', 'jmp_Jd', 'call_Jd', 'push_Id', 'push_Rd', 'pop_Rd', 'inc_Rd', 'dec_Rd', 'ret_near32'];
+export const PRE_NAMES: readonly string[] = ['(dcFn)', '(legacy)', 'add_EdGd_reg', 'add_EdGd_mem', 'add_GdEd_reg', 'add_GdEd_mem', 'add_EdI_reg', 'add_EdI_mem', 'add_EwGw_reg', 'add_EwGw_mem', 'add_GwEw_reg', 'add_GwEw_mem', 'add_EwI_reg', 'add_EwI_mem', 'add_EbGb_reg', 'add_EbGb_mem', 'add_GbEb_reg', 'add_GbEb_mem', 'add_EbI_reg', 'add_EbI_mem', 'or_EdGd_reg', 'or_EdGd_mem', 'or_GdEd_reg', 'or_GdEd_mem', 'or_EdI_reg', 'or_EdI_mem', 'or_EwGw_reg', 'or_EwGw_mem', 'or_GwEw_reg', 'or_GwEw_mem', 'or_EwI_reg', 'or_EwI_mem', 'or_EbGb_reg', 'or_EbGb_mem', 'or_GbEb_reg', 'or_GbEb_mem', 'or_EbI_reg', 'or_EbI_mem', 'adc_EdGd_reg', 'adc_EdGd_mem', 'adc_GdEd_reg', 'adc_GdEd_mem', 'adc_EdI_reg', 'adc_EdI_mem', 'adc_EwGw_reg', 'adc_EwGw_mem', 'adc_GwEw_reg', 'adc_GwEw_mem', 'adc_EwI_reg', 'adc_EwI_mem', 'adc_EbGb_reg', 'adc_EbGb_mem', 'adc_GbEb_reg', 'adc_GbEb_mem', 'adc_EbI_reg', 'adc_EbI_mem', 'sbb_EdGd_reg', 'sbb_EdGd_mem', 'sbb_GdEd_reg', 'sbb_GdEd_mem', 'sbb_EdI_reg', 'sbb_EdI_mem', 'sbb_EwGw_reg', 'sbb_EwGw_mem', 'sbb_GwEw_reg', 'sbb_GwEw_mem', 'sbb_EwI_reg', 'sbb_EwI_mem', 'sbb_EbGb_reg', 'sbb_EbGb_mem', 'sbb_GbEb_reg', 'sbb_GbEb_mem', 'sbb_EbI_reg', 'sbb_EbI_mem', 'and_EdGd_reg', 'and_EdGd_mem', 'and_GdEd_reg', 'and_GdEd_mem', 'and_EdI_reg', 'and_EdI_mem', 'and_EwGw_reg', 'and_EwGw_mem', 'and_GwEw_reg', 'and_GwEw_mem', 'and_EwI_reg', 'and_EwI_mem', 'and_EbGb_reg', 'and_EbGb_mem', 'and_GbEb_reg', 'and_GbEb_mem', 'and_EbI_reg', 'and_EbI_mem', 'sub_EdGd_reg', 'sub_EdGd_mem', 'sub_GdEd_reg', 'sub_GdEd_mem', 'sub_EdI_reg', 'sub_EdI_mem', 'sub_EwGw_reg', 'sub_EwGw_mem', 'sub_GwEw_reg', 'sub_GwEw_mem', 'sub_EwI_reg', 'sub_EwI_mem', 'sub_EbGb_reg', 'sub_EbGb_mem', 'sub_GbEb_reg', 'sub_GbEb_mem', 'sub_EbI_reg', 'sub_EbI_mem', 'xor_EdGd_reg', 'xor_EdGd_mem', 'xor_GdEd_reg', 'xor_GdEd_mem', 'xor_EdI_reg', 'xor_EdI_mem', 'xor_EwGw_reg', 'xor_EwGw_mem', 'xor_GwEw_reg', 'xor_GwEw_mem', 'xor_EwI_reg', 'xor_EwI_mem', 'xor_EbGb_reg', 'xor_EbGb_mem', 'xor_GbEb_reg', 'xor_GbEb_mem', 'xor_EbI_reg', 'xor_EbI_mem', 'cmp_EdGd_reg', 'cmp_EdGd_mem', 'cmp_GdEd_reg', 'cmp_GdEd_mem', 'cmp_EdI_reg', 'cmp_EdI_mem', 'cmp_EwGw_reg', 'cmp_EwGw_mem', 'cmp_GwEw_reg', 'cmp_GwEw_mem', 'cmp_EwI_reg', 'cmp_EwI_mem', 'cmp_EbGb_reg', 'cmp_EbGb_mem', 'cmp_GbEb_reg', 'cmp_GbEb_mem', 'cmp_EbI_reg', 'cmp_EbI_mem', 'mov_EdGd_reg', 'mov_EdGd_mem', 'mov_GdEd_reg', 'mov_GdEd_mem', 'mov_EdI_reg', 'mov_EdI_mem', 'test_EdGd_reg', 'test_EdGd_mem', 'test_EdI_reg', 'test_EdI_mem', 'mov_EwGw_reg', 'mov_EwGw_mem', 'mov_GwEw_reg', 'mov_GwEw_mem', 'mov_EwI_reg', 'mov_EwI_mem', 'test_EwGw_reg', 'test_EwGw_mem', 'test_EwI_reg', 'test_EwI_mem', 'mov_EbGb_reg', 'mov_EbGb_mem', 'mov_GbEb_reg', 'mov_GbEb_mem', 'mov_EbI_reg', 'mov_EbI_mem', 'test_EbGb_reg', 'test_EbGb_mem', 'test_EbI_reg', 'test_EbI_mem', 'lea_Gd_mem', 'lea_Gw_mem', 'movzx_GdEb_reg', 'movzx_GdEb_mem', 'movzx_GdEw_reg', 'movzx_GdEw_mem', 'movsx_GdEb_reg', 'movsx_GdEb_mem', 'movsx_GdEw_reg', 'movsx_GdEw_mem', 'imul_GdEd_reg', 'imul_GdEd_mem', 'imul_GdEdI_reg', 'imul_GdEdI_mem', 'rol_Ed1_reg', 'rol_Ed1_mem', 'rol_EdCL_reg', 'rol_EdCL_mem', 'rol_EdI_reg', 'rol_EdI_mem', 'ror_Ed1_reg', 'ror_Ed1_mem', 'ror_EdCL_reg', 'ror_EdCL_mem', 'ror_EdI_reg', 'ror_EdI_mem', 'shl_Ed1_reg', 'shl_Ed1_mem', 'shl_EdCL_reg', 'shl_EdCL_mem', 'shl_EdI_reg', 'shl_EdI_mem', 'shr_Ed1_reg', 'shr_Ed1_mem', 'shr_EdCL_reg', 'shr_EdCL_mem', 'shr_EdI_reg', 'shr_EdI_mem', 'sar_Ed1_reg', 'sar_Ed1_mem', 'sar_EdCL_reg', 'sar_EdCL_mem', 'sar_EdI_reg', 'sar_EdI_mem', 'rcl_Ed1_reg', 'rcl_Ed1_mem', 'rcl_EdCL_reg', 'rcl_EdCL_mem', 'rcl_EdI_reg', 'rcl_EdI_mem', 'rcr_Ed1_reg', 'rcr_Ed1_mem', 'rcr_EdCL_reg', 'rcr_EdCL_mem', 'rcr_EdI_reg', 'rcr_EdI_mem', 'rol_Ew1_reg', 'rol_Ew1_mem', 'rol_EwCL_reg', 'rol_EwCL_mem', 'rol_EwI_reg', 'rol_EwI_mem', 'ror_Ew1_reg', 'ror_Ew1_mem', 'ror_EwCL_reg', 'ror_EwCL_mem', 'ror_EwI_reg', 'ror_EwI_mem', 'rcl_Ew1_reg', 'rcl_Ew1_mem', 'rcl_EwCL_reg', 'rcl_EwCL_mem', 'rcl_EwI_reg', 'rcl_EwI_mem', 'rcr_Ew1_reg', 'rcr_Ew1_mem', 'rcr_EwCL_reg', 'rcr_EwCL_mem', 'rcr_EwI_reg', 'rcr_EwI_mem', 'shl_Ew1_reg', 'shl_Ew1_mem', 'shl_EwCL_reg', 'shl_EwCL_mem', 'shl_EwI_reg', 'shl_EwI_mem', 'shr_Ew1_reg', 'shr_Ew1_mem', 'shr_EwCL_reg', 'shr_EwCL_mem', 'shr_EwI_reg', 'shr_EwI_mem', 'sal_Ew1_reg', 'sal_Ew1_mem', 'sal_EwCL_reg', 'sal_EwCL_mem', 'sal_EwI_reg', 'sal_EwI_mem', 'sar_Ew1_reg', 'sar_Ew1_mem', 'sar_EwCL_reg', 'sar_EwCL_mem', 'sar_EwI_reg', 'sar_EwI_mem', 'rol_Eb1_reg', 'rol_Eb1_mem', 'rol_EbCL_reg', 'rol_EbCL_mem', 'rol_EbI_reg', 'rol_EbI_mem', 'ror_Eb1_reg', 'ror_Eb1_mem', 'ror_EbCL_reg', 'ror_EbCL_mem', 'ror_EbI_reg', 'ror_EbI_mem', 'rcl_Eb1_reg', 'rcl_Eb1_mem', 'rcl_EbCL_reg', 'rcl_EbCL_mem', 'rcl_EbI_reg', 'rcl_EbI_mem', 'rcr_Eb1_reg', 'rcr_Eb1_mem', 'rcr_EbCL_reg', 'rcr_EbCL_mem', 'rcr_EbI_reg', 'rcr_EbI_mem', 'shl_Eb1_reg', 'shl_Eb1_mem', 'shl_EbCL_reg', 'shl_EbCL_mem', 'shl_EbI_reg', 'shl_EbI_mem', 'shr_Eb1_reg', 'shr_Eb1_mem', 'shr_EbCL_reg', 'shr_EbCL_mem', 'shr_EbI_reg', 'shr_EbI_mem', 'sal_Eb1_reg', 'sal_Eb1_mem', 'sal_EbCL_reg', 'sal_EbCL_mem', 'sal_EbI_reg', 'sal_EbI_mem', 'sar_Eb1_reg', 'sar_Eb1_mem', 'sar_EbCL_reg', 'sar_EbCL_mem', 'sar_EbI_reg', 'sar_EbI_mem', 'inc_Ed_reg', 'inc_Ed_mem', 'dec_Ed_reg', 'dec_Ed_mem', 'seto_Eb_reg', 'seto_Eb_mem', 'setno_Eb_reg', 'setno_Eb_mem', 'setb_Eb_reg', 'setb_Eb_mem', 'setae_Eb_reg', 'setae_Eb_mem', 'sete_Eb_reg', 'sete_Eb_mem', 'setne_Eb_reg', 'setne_Eb_mem', 'setbe_Eb_reg', 'setbe_Eb_mem', 'seta_Eb_reg', 'seta_Eb_mem', 'sets_Eb_reg', 'sets_Eb_mem', 'setns_Eb_reg', 'setns_Eb_mem', 'setp_Eb_reg', 'setp_Eb_mem', 'setnp_Eb_reg', 'setnp_Eb_mem', 'setl_Eb_reg', 'setl_Eb_mem', 'setge_Eb_reg', 'setge_Eb_mem', 'setle_Eb_reg', 'setle_Eb_mem', 'setg_Eb_reg', 'setg_Eb_mem', 'jo_Jd', 'jno_Jd', 'jb_Jd', 'jae_Jd', 'je_Jd', 'jne_Jd', 'jbe_Jd', 'ja_Jd', 'js_Jd', 'jns_Jd', 'jp_Jd', 'jnp_Jd', 'jl_Jd', 'jge_Jd', 'jle_Jd', 'jg_Jd', 'jmp_Jd', 'call_Jd', 'push_Id', 'push_Rd', 'pop_Rd', 'inc_Rd', 'dec_Rd', 'ret_near32'];
 /** The handlers by id (0 and 1 are placeholders: dcFn itself and the byte-fetching path). */
-export const PRE_FNS: readonly PreFn[] = [legacyExec, legacyExec, add_EdGd_reg, add_EdGd_mem, add_GdEd_reg, add_GdEd_mem, add_EdI_reg, add_EdI_mem, add_EwGw_reg, add_EwGw_mem, add_GwEw_reg, add_GwEw_mem, add_EwI_reg, add_EwI_mem, add_EbGb_reg, add_EbGb_mem, add_GbEb_reg, add_GbEb_mem, add_EbI_reg, add_EbI_mem, or_EdGd_reg, or_EdGd_mem, or_GdEd_reg, or_GdEd_mem, or_EdI_reg, or_EdI_mem, or_EwGw_reg, or_EwGw_mem, or_GwEw_reg, or_GwEw_mem, or_EwI_reg, or_EwI_mem, or_EbGb_reg, or_EbGb_mem, or_GbEb_reg, or_GbEb_mem, or_EbI_reg, or_EbI_mem, adc_EdGd_reg, adc_EdGd_mem, adc_GdEd_reg, adc_GdEd_mem, adc_EdI_reg, adc_EdI_mem, adc_EwGw_reg, adc_EwGw_mem, adc_GwEw_reg, adc_GwEw_mem, adc_EwI_reg, adc_EwI_mem, adc_EbGb_reg, adc_EbGb_mem, adc_GbEb_reg, adc_GbEb_mem, adc_EbI_reg, adc_EbI_mem, sbb_EdGd_reg, sbb_EdGd_mem, sbb_GdEd_reg, sbb_GdEd_mem, sbb_EdI_reg, sbb_EdI_mem, sbb_EwGw_reg, sbb_EwGw_mem, sbb_GwEw_reg, sbb_GwEw_mem, sbb_EwI_reg, sbb_EwI_mem, sbb_EbGb_reg, sbb_EbGb_mem, sbb_GbEb_reg, sbb_GbEb_mem, sbb_EbI_reg, sbb_EbI_mem, and_EdGd_reg, and_EdGd_mem, and_GdEd_reg, and_GdEd_mem, and_EdI_reg, and_EdI_mem, and_EwGw_reg, and_EwGw_mem, and_GwEw_reg, and_GwEw_mem, and_EwI_reg, and_EwI_mem, and_EbGb_reg, and_EbGb_mem, and_GbEb_reg, and_GbEb_mem, and_EbI_reg, and_EbI_mem, sub_EdGd_reg, sub_EdGd_mem, sub_GdEd_reg, sub_GdEd_mem, sub_EdI_reg, sub_EdI_mem, sub_EwGw_reg, sub_EwGw_mem, sub_GwEw_reg, sub_GwEw_mem, sub_EwI_reg, sub_EwI_mem, sub_EbGb_reg, sub_EbGb_mem, sub_GbEb_reg, sub_GbEb_mem, sub_EbI_reg, sub_EbI_mem, xor_EdGd_reg, xor_EdGd_mem, xor_GdEd_reg, xor_GdEd_mem, xor_EdI_reg, xor_EdI_mem, xor_EwGw_reg, xor_EwGw_mem, xor_GwEw_reg, xor_GwEw_mem, xor_EwI_reg, xor_EwI_mem, xor_EbGb_reg, xor_EbGb_mem, xor_GbEb_reg, xor_GbEb_mem, xor_EbI_reg, xor_EbI_mem, cmp_EdGd_reg, cmp_EdGd_mem, cmp_GdEd_reg, cmp_GdEd_mem, cmp_EdI_reg, cmp_EdI_mem, cmp_EwGw_reg, cmp_EwGw_mem, cmp_GwEw_reg, cmp_GwEw_mem, cmp_EwI_reg, cmp_EwI_mem, cmp_EbGb_reg, cmp_EbGb_mem, cmp_GbEb_reg, cmp_GbEb_mem, cmp_EbI_reg, cmp_EbI_mem, mov_EdGd_reg, mov_EdGd_mem, mov_GdEd_reg, mov_GdEd_mem, mov_EdI_reg, mov_EdI_mem, test_EdGd_reg, test_EdGd_mem, test_EdI_reg, test_EdI_mem, mov_EwGw_reg, mov_EwGw_mem, mov_GwEw_reg, mov_GwEw_mem, mov_EwI_reg, mov_EwI_mem, test_EwGw_reg, test_EwGw_mem, test_EwI_reg, test_EwI_mem, mov_EbGb_reg, mov_EbGb_mem, mov_GbEb_reg, mov_GbEb_mem, mov_EbI_reg, mov_EbI_mem, test_EbGb_reg, test_EbGb_mem, test_EbI_reg, test_EbI_mem, lea_Gd_mem, lea_Gw_mem, movzx_GdEb_reg, movzx_GdEb_mem, movzx_GdEw_reg, movzx_GdEw_mem, movsx_GdEb_reg, movsx_GdEb_mem, movsx_GdEw_reg, movsx_GdEw_mem, imul_GdEd_reg, imul_GdEd_mem, imul_GdEdI_reg, imul_GdEdI_mem, rol_Ed1_reg, rol_Ed1_mem, rol_EdCL_reg, rol_EdCL_mem, rol_EdI_reg, rol_EdI_mem, ror_Ed1_reg, ror_Ed1_mem, ror_EdCL_reg, ror_EdCL_mem, ror_EdI_reg, ror_EdI_mem, shl_Ed1_reg, shl_Ed1_mem, shl_EdCL_reg, shl_EdCL_mem, shl_EdI_reg, shl_EdI_mem, shr_Ed1_reg, shr_Ed1_mem, shr_EdCL_reg, shr_EdCL_mem, shr_EdI_reg, shr_EdI_mem, sar_Ed1_reg, sar_Ed1_mem, sar_EdCL_reg, sar_EdCL_mem, sar_EdI_reg, sar_EdI_mem, jo_Jd, jno_Jd, jb_Jd, jae_Jd, je_Jd, jne_Jd, jbe_Jd, ja_Jd, js_Jd, jns_Jd, jp_Jd, jnp_Jd, jl_Jd, jge_Jd, jle_Jd, jg_Jd, jmp_Jd, call_Jd, push_Id, push_Rd, pop_Rd, inc_Rd, dec_Rd, ret_near32];
+export const PRE_FNS: readonly PreFn[] = [legacyExec, legacyExec, add_EdGd_reg, add_EdGd_mem, add_GdEd_reg, add_GdEd_mem, add_EdI_reg, add_EdI_mem, add_EwGw_reg, add_EwGw_mem, add_GwEw_reg, add_GwEw_mem, add_EwI_reg, add_EwI_mem, add_EbGb_reg, add_EbGb_mem, add_GbEb_reg, add_GbEb_mem, add_EbI_reg, add_EbI_mem, or_EdGd_reg, or_EdGd_mem, or_GdEd_reg, or_GdEd_mem, or_EdI_reg, or_EdI_mem, or_EwGw_reg, or_EwGw_mem, or_GwEw_reg, or_GwEw_mem, or_EwI_reg, or_EwI_mem, or_EbGb_reg, or_EbGb_mem, or_GbEb_reg, or_GbEb_mem, or_EbI_reg, or_EbI_mem, adc_EdGd_reg, adc_EdGd_mem, adc_GdEd_reg, adc_GdEd_mem, adc_EdI_reg, adc_EdI_mem, adc_EwGw_reg, adc_EwGw_mem, adc_GwEw_reg, adc_GwEw_mem, adc_EwI_reg, adc_EwI_mem, adc_EbGb_reg, adc_EbGb_mem, adc_GbEb_reg, adc_GbEb_mem, adc_EbI_reg, adc_EbI_mem, sbb_EdGd_reg, sbb_EdGd_mem, sbb_GdEd_reg, sbb_GdEd_mem, sbb_EdI_reg, sbb_EdI_mem, sbb_EwGw_reg, sbb_EwGw_mem, sbb_GwEw_reg, sbb_GwEw_mem, sbb_EwI_reg, sbb_EwI_mem, sbb_EbGb_reg, sbb_EbGb_mem, sbb_GbEb_reg, sbb_GbEb_mem, sbb_EbI_reg, sbb_EbI_mem, and_EdGd_reg, and_EdGd_mem, and_GdEd_reg, and_GdEd_mem, and_EdI_reg, and_EdI_mem, and_EwGw_reg, and_EwGw_mem, and_GwEw_reg, and_GwEw_mem, and_EwI_reg, and_EwI_mem, and_EbGb_reg, and_EbGb_mem, and_GbEb_reg, and_GbEb_mem, and_EbI_reg, and_EbI_mem, sub_EdGd_reg, sub_EdGd_mem, sub_GdEd_reg, sub_GdEd_mem, sub_EdI_reg, sub_EdI_mem, sub_EwGw_reg, sub_EwGw_mem, sub_GwEw_reg, sub_GwEw_mem, sub_EwI_reg, sub_EwI_mem, sub_EbGb_reg, sub_EbGb_mem, sub_GbEb_reg, sub_GbEb_mem, sub_EbI_reg, sub_EbI_mem, xor_EdGd_reg, xor_EdGd_mem, xor_GdEd_reg, xor_GdEd_mem, xor_EdI_reg, xor_EdI_mem, xor_EwGw_reg, xor_EwGw_mem, xor_GwEw_reg, xor_GwEw_mem, xor_EwI_reg, xor_EwI_mem, xor_EbGb_reg, xor_EbGb_mem, xor_GbEb_reg, xor_GbEb_mem, xor_EbI_reg, xor_EbI_mem, cmp_EdGd_reg, cmp_EdGd_mem, cmp_GdEd_reg, cmp_GdEd_mem, cmp_EdI_reg, cmp_EdI_mem, cmp_EwGw_reg, cmp_EwGw_mem, cmp_GwEw_reg, cmp_GwEw_mem, cmp_EwI_reg, cmp_EwI_mem, cmp_EbGb_reg, cmp_EbGb_mem, cmp_GbEb_reg, cmp_GbEb_mem, cmp_EbI_reg, cmp_EbI_mem, mov_EdGd_reg, mov_EdGd_mem, mov_GdEd_reg, mov_GdEd_mem, mov_EdI_reg, mov_EdI_mem, test_EdGd_reg, test_EdGd_mem, test_EdI_reg, test_EdI_mem, mov_EwGw_reg, mov_EwGw_mem, mov_GwEw_reg, mov_GwEw_mem, mov_EwI_reg, mov_EwI_mem, test_EwGw_reg, test_EwGw_mem, test_EwI_reg, test_EwI_mem, mov_EbGb_reg, mov_EbGb_mem, mov_GbEb_reg, mov_GbEb_mem, mov_EbI_reg, mov_EbI_mem, test_EbGb_reg, test_EbGb_mem, test_EbI_reg, test_EbI_mem, lea_Gd_mem, lea_Gw_mem, movzx_GdEb_reg, movzx_GdEb_mem, movzx_GdEw_reg, movzx_GdEw_mem, movsx_GdEb_reg, movsx_GdEb_mem, movsx_GdEw_reg, movsx_GdEw_mem, imul_GdEd_reg, imul_GdEd_mem, imul_GdEdI_reg, imul_GdEdI_mem, rol_Ed1_reg, rol_Ed1_mem, rol_EdCL_reg, rol_EdCL_mem, rol_EdI_reg, rol_EdI_mem, ror_Ed1_reg, ror_Ed1_mem, ror_EdCL_reg, ror_EdCL_mem, ror_EdI_reg, ror_EdI_mem, shl_Ed1_reg, shl_Ed1_mem, shl_EdCL_reg, shl_EdCL_mem, shl_EdI_reg, shl_EdI_mem, shr_Ed1_reg, shr_Ed1_mem, shr_EdCL_reg, shr_EdCL_mem, shr_EdI_reg, shr_EdI_mem, sar_Ed1_reg, sar_Ed1_mem, sar_EdCL_reg, sar_EdCL_mem, sar_EdI_reg, sar_EdI_mem, rcl_Ed1_reg, rcl_Ed1_mem, rcl_EdCL_reg, rcl_EdCL_mem, rcl_EdI_reg, rcl_EdI_mem, rcr_Ed1_reg, rcr_Ed1_mem, rcr_EdCL_reg, rcr_EdCL_mem, rcr_EdI_reg, rcr_EdI_mem, rol_Ew1_reg, rol_Ew1_mem, rol_EwCL_reg, rol_EwCL_mem, rol_EwI_reg, rol_EwI_mem, ror_Ew1_reg, ror_Ew1_mem, ror_EwCL_reg, ror_EwCL_mem, ror_EwI_reg, ror_EwI_mem, rcl_Ew1_reg, rcl_Ew1_mem, rcl_EwCL_reg, rcl_EwCL_mem, rcl_EwI_reg, rcl_EwI_mem, rcr_Ew1_reg, rcr_Ew1_mem, rcr_EwCL_reg, rcr_EwCL_mem, rcr_EwI_reg, rcr_EwI_mem, shl_Ew1_reg, shl_Ew1_mem, shl_EwCL_reg, shl_EwCL_mem, shl_EwI_reg, shl_EwI_mem, shr_Ew1_reg, shr_Ew1_mem, shr_EwCL_reg, shr_EwCL_mem, shr_EwI_reg, shr_EwI_mem, sal_Ew1_reg, sal_Ew1_mem, sal_EwCL_reg, sal_EwCL_mem, sal_EwI_reg, sal_EwI_mem, sar_Ew1_reg, sar_Ew1_mem, sar_EwCL_reg, sar_EwCL_mem, sar_EwI_reg, sar_EwI_mem, rol_Eb1_reg, rol_Eb1_mem, rol_EbCL_reg, rol_EbCL_mem, rol_EbI_reg, rol_EbI_mem, ror_Eb1_reg, ror_Eb1_mem, ror_EbCL_reg, ror_EbCL_mem, ror_EbI_reg, ror_EbI_mem, rcl_Eb1_reg, rcl_Eb1_mem, rcl_EbCL_reg, rcl_EbCL_mem, rcl_EbI_reg, rcl_EbI_mem, rcr_Eb1_reg, rcr_Eb1_mem, rcr_EbCL_reg, rcr_EbCL_mem, rcr_EbI_reg, rcr_EbI_mem, shl_Eb1_reg, shl_Eb1_mem, shl_EbCL_reg, shl_EbCL_mem, shl_EbI_reg, shl_EbI_mem, shr_Eb1_reg, shr_Eb1_mem, shr_EbCL_reg, shr_EbCL_mem, shr_EbI_reg, shr_EbI_mem, sal_Eb1_reg, sal_Eb1_mem, sal_EbCL_reg, sal_EbCL_mem, sal_EbI_reg, sal_EbI_mem, sar_Eb1_reg, sar_Eb1_mem, sar_EbCL_reg, sar_EbCL_mem, sar_EbI_reg, sar_EbI_mem, inc_Ed_reg, inc_Ed_mem, dec_Ed_reg, dec_Ed_mem, seto_Eb_reg, seto_Eb_mem, setno_Eb_reg, setno_Eb_mem, setb_Eb_reg, setb_Eb_mem, setae_Eb_reg, setae_Eb_mem, sete_Eb_reg, sete_Eb_mem, setne_Eb_reg, setne_Eb_mem, setbe_Eb_reg, setbe_Eb_mem, seta_Eb_reg, seta_Eb_mem, sets_Eb_reg, sets_Eb_mem, setns_Eb_reg, setns_Eb_mem, setp_Eb_reg, setp_Eb_mem, setnp_Eb_reg, setnp_Eb_mem, setl_Eb_reg, setl_Eb_mem, setge_Eb_reg, setge_Eb_mem, setle_Eb_reg, setle_Eb_mem, setg_Eb_reg, setg_Eb_mem, jo_Jd, jno_Jd, jb_Jd, jae_Jd, je_Jd, jne_Jd, jbe_Jd, ja_Jd, js_Jd, jns_Jd, jp_Jd, jnp_Jd, jl_Jd, jge_Jd, jle_Jd, jg_Jd, jmp_Jd, call_Jd, push_Id, push_Rd, pop_Rd, inc_Rd, dec_Rd, ret_near32];
 /**
  * Handler bodies as JS source for the block compiler: $M/$R/$I/$S/$EA stand for the
  * decoded register operands, immediate, segment and effective address; $L labels the
@@ -2028,6 +2644,150 @@ export const PRE_TEMPLATES: Readonly<Record<string, string>> = {
   sar_EdCL_mem: "const off = $EA; const n = c.reg8[4] & 31; const a = c.rmw32($S, off); if (n === 0) { c.wrRmw32(a); break $L; } const r = a >> n; const cf = (a >> (n - 1)) & 1; c.flags = (c.flags & ~(CF | OF | AF)) | cf; c.lres = r; c.lsize = 31; c.flagsLazy = LOGIC_LAZY; c.wrRmw32(r);",
   sar_EdI_reg: "const d = $M; const n = $I & 31; if (n === 0) break $L; const a = c.reg32[d]; const r = a >> n; const cf = (a >> (n - 1)) & 1; c.flags = (c.flags & ~(CF | OF | AF)) | cf; c.lres = r; c.lsize = 31; c.flagsLazy = LOGIC_LAZY; c.reg32[d] = r;",
   sar_EdI_mem: "const off = $EA; const n = $I & 31; const a = c.rmw32($S, off); if (n === 0) { c.wrRmw32(a); break $L; } const r = a >> n; const cf = (a >> (n - 1)) & 1; c.flags = (c.flags & ~(CF | OF | AF)) | cf; c.lres = r; c.lsize = 31; c.flagsLazy = LOGIC_LAZY; c.wrRmw32(r);",
+  rcl_Ed1_reg: "const d = $M; c.reg32[d] = shift(c, 2, c.reg32[d], 1, 31);",
+  rcl_Ed1_mem: "const off = $EA; const n = 1; c.wrRmw32(shift(c, 2, c.rmw32($S, off), n, 31));",
+  rcl_EdCL_reg: "const d = $M; c.reg32[d] = shift(c, 2, c.reg32[d], c.reg8[4], 31);",
+  rcl_EdCL_mem: "const off = $EA; const n = c.reg8[4]; c.wrRmw32(shift(c, 2, c.rmw32($S, off), n, 31));",
+  rcl_EdI_reg: "const d = $M; c.reg32[d] = shift(c, 2, c.reg32[d], $I, 31);",
+  rcl_EdI_mem: "const off = $EA; const n = $I; c.wrRmw32(shift(c, 2, c.rmw32($S, off), n, 31));",
+  rcr_Ed1_reg: "const d = $M; c.reg32[d] = shift(c, 3, c.reg32[d], 1, 31);",
+  rcr_Ed1_mem: "const off = $EA; const n = 1; c.wrRmw32(shift(c, 3, c.rmw32($S, off), n, 31));",
+  rcr_EdCL_reg: "const d = $M; c.reg32[d] = shift(c, 3, c.reg32[d], c.reg8[4], 31);",
+  rcr_EdCL_mem: "const off = $EA; const n = c.reg8[4]; c.wrRmw32(shift(c, 3, c.rmw32($S, off), n, 31));",
+  rcr_EdI_reg: "const d = $M; c.reg32[d] = shift(c, 3, c.reg32[d], $I, 31);",
+  rcr_EdI_mem: "const off = $EA; const n = $I; c.wrRmw32(shift(c, 3, c.rmw32($S, off), n, 31));",
+  rol_Ew1_reg: "const d = $M; c.reg16[d] = shift(c, 0, c.reg16[d], 1, 15);",
+  rol_Ew1_mem: "const off = $EA; const n = 1; c.wrRmw16(shift(c, 0, c.rmw16($S, off), n, 15));",
+  rol_EwCL_reg: "const d = $M; c.reg16[d] = shift(c, 0, c.reg16[d], c.reg8[4], 15);",
+  rol_EwCL_mem: "const off = $EA; const n = c.reg8[4]; c.wrRmw16(shift(c, 0, c.rmw16($S, off), n, 15));",
+  rol_EwI_reg: "const d = $M; c.reg16[d] = shift(c, 0, c.reg16[d], $I, 15);",
+  rol_EwI_mem: "const off = $EA; const n = $I; c.wrRmw16(shift(c, 0, c.rmw16($S, off), n, 15));",
+  ror_Ew1_reg: "const d = $M; c.reg16[d] = shift(c, 1, c.reg16[d], 1, 15);",
+  ror_Ew1_mem: "const off = $EA; const n = 1; c.wrRmw16(shift(c, 1, c.rmw16($S, off), n, 15));",
+  ror_EwCL_reg: "const d = $M; c.reg16[d] = shift(c, 1, c.reg16[d], c.reg8[4], 15);",
+  ror_EwCL_mem: "const off = $EA; const n = c.reg8[4]; c.wrRmw16(shift(c, 1, c.rmw16($S, off), n, 15));",
+  ror_EwI_reg: "const d = $M; c.reg16[d] = shift(c, 1, c.reg16[d], $I, 15);",
+  ror_EwI_mem: "const off = $EA; const n = $I; c.wrRmw16(shift(c, 1, c.rmw16($S, off), n, 15));",
+  rcl_Ew1_reg: "const d = $M; c.reg16[d] = shift(c, 2, c.reg16[d], 1, 15);",
+  rcl_Ew1_mem: "const off = $EA; const n = 1; c.wrRmw16(shift(c, 2, c.rmw16($S, off), n, 15));",
+  rcl_EwCL_reg: "const d = $M; c.reg16[d] = shift(c, 2, c.reg16[d], c.reg8[4], 15);",
+  rcl_EwCL_mem: "const off = $EA; const n = c.reg8[4]; c.wrRmw16(shift(c, 2, c.rmw16($S, off), n, 15));",
+  rcl_EwI_reg: "const d = $M; c.reg16[d] = shift(c, 2, c.reg16[d], $I, 15);",
+  rcl_EwI_mem: "const off = $EA; const n = $I; c.wrRmw16(shift(c, 2, c.rmw16($S, off), n, 15));",
+  rcr_Ew1_reg: "const d = $M; c.reg16[d] = shift(c, 3, c.reg16[d], 1, 15);",
+  rcr_Ew1_mem: "const off = $EA; const n = 1; c.wrRmw16(shift(c, 3, c.rmw16($S, off), n, 15));",
+  rcr_EwCL_reg: "const d = $M; c.reg16[d] = shift(c, 3, c.reg16[d], c.reg8[4], 15);",
+  rcr_EwCL_mem: "const off = $EA; const n = c.reg8[4]; c.wrRmw16(shift(c, 3, c.rmw16($S, off), n, 15));",
+  rcr_EwI_reg: "const d = $M; c.reg16[d] = shift(c, 3, c.reg16[d], $I, 15);",
+  rcr_EwI_mem: "const off = $EA; const n = $I; c.wrRmw16(shift(c, 3, c.rmw16($S, off), n, 15));",
+  shl_Ew1_reg: "const d = $M; c.reg16[d] = shift(c, 4, c.reg16[d], 1, 15);",
+  shl_Ew1_mem: "const off = $EA; const n = 1; c.wrRmw16(shift(c, 4, c.rmw16($S, off), n, 15));",
+  shl_EwCL_reg: "const d = $M; c.reg16[d] = shift(c, 4, c.reg16[d], c.reg8[4], 15);",
+  shl_EwCL_mem: "const off = $EA; const n = c.reg8[4]; c.wrRmw16(shift(c, 4, c.rmw16($S, off), n, 15));",
+  shl_EwI_reg: "const d = $M; c.reg16[d] = shift(c, 4, c.reg16[d], $I, 15);",
+  shl_EwI_mem: "const off = $EA; const n = $I; c.wrRmw16(shift(c, 4, c.rmw16($S, off), n, 15));",
+  shr_Ew1_reg: "const d = $M; c.reg16[d] = shift(c, 5, c.reg16[d], 1, 15);",
+  shr_Ew1_mem: "const off = $EA; const n = 1; c.wrRmw16(shift(c, 5, c.rmw16($S, off), n, 15));",
+  shr_EwCL_reg: "const d = $M; c.reg16[d] = shift(c, 5, c.reg16[d], c.reg8[4], 15);",
+  shr_EwCL_mem: "const off = $EA; const n = c.reg8[4]; c.wrRmw16(shift(c, 5, c.rmw16($S, off), n, 15));",
+  shr_EwI_reg: "const d = $M; c.reg16[d] = shift(c, 5, c.reg16[d], $I, 15);",
+  shr_EwI_mem: "const off = $EA; const n = $I; c.wrRmw16(shift(c, 5, c.rmw16($S, off), n, 15));",
+  sal_Ew1_reg: "const d = $M; c.reg16[d] = shift(c, 6, c.reg16[d], 1, 15);",
+  sal_Ew1_mem: "const off = $EA; const n = 1; c.wrRmw16(shift(c, 6, c.rmw16($S, off), n, 15));",
+  sal_EwCL_reg: "const d = $M; c.reg16[d] = shift(c, 6, c.reg16[d], c.reg8[4], 15);",
+  sal_EwCL_mem: "const off = $EA; const n = c.reg8[4]; c.wrRmw16(shift(c, 6, c.rmw16($S, off), n, 15));",
+  sal_EwI_reg: "const d = $M; c.reg16[d] = shift(c, 6, c.reg16[d], $I, 15);",
+  sal_EwI_mem: "const off = $EA; const n = $I; c.wrRmw16(shift(c, 6, c.rmw16($S, off), n, 15));",
+  sar_Ew1_reg: "const d = $M; c.reg16[d] = shift(c, 7, c.reg16[d], 1, 15);",
+  sar_Ew1_mem: "const off = $EA; const n = 1; c.wrRmw16(shift(c, 7, c.rmw16($S, off), n, 15));",
+  sar_EwCL_reg: "const d = $M; c.reg16[d] = shift(c, 7, c.reg16[d], c.reg8[4], 15);",
+  sar_EwCL_mem: "const off = $EA; const n = c.reg8[4]; c.wrRmw16(shift(c, 7, c.rmw16($S, off), n, 15));",
+  sar_EwI_reg: "const d = $M; c.reg16[d] = shift(c, 7, c.reg16[d], $I, 15);",
+  sar_EwI_mem: "const off = $EA; const n = $I; c.wrRmw16(shift(c, 7, c.rmw16($S, off), n, 15));",
+  rol_Eb1_reg: "const d = $M; c.reg8[d] = shift(c, 0, c.reg8[d], 1, 7);",
+  rol_Eb1_mem: "const off = $EA; const n = 1; c.wrRmw8(shift(c, 0, c.rmw8($S, off), n, 7));",
+  rol_EbCL_reg: "const d = $M; c.reg8[d] = shift(c, 0, c.reg8[d], c.reg8[4], 7);",
+  rol_EbCL_mem: "const off = $EA; const n = c.reg8[4]; c.wrRmw8(shift(c, 0, c.rmw8($S, off), n, 7));",
+  rol_EbI_reg: "const d = $M; c.reg8[d] = shift(c, 0, c.reg8[d], $I, 7);",
+  rol_EbI_mem: "const off = $EA; const n = $I; c.wrRmw8(shift(c, 0, c.rmw8($S, off), n, 7));",
+  ror_Eb1_reg: "const d = $M; c.reg8[d] = shift(c, 1, c.reg8[d], 1, 7);",
+  ror_Eb1_mem: "const off = $EA; const n = 1; c.wrRmw8(shift(c, 1, c.rmw8($S, off), n, 7));",
+  ror_EbCL_reg: "const d = $M; c.reg8[d] = shift(c, 1, c.reg8[d], c.reg8[4], 7);",
+  ror_EbCL_mem: "const off = $EA; const n = c.reg8[4]; c.wrRmw8(shift(c, 1, c.rmw8($S, off), n, 7));",
+  ror_EbI_reg: "const d = $M; c.reg8[d] = shift(c, 1, c.reg8[d], $I, 7);",
+  ror_EbI_mem: "const off = $EA; const n = $I; c.wrRmw8(shift(c, 1, c.rmw8($S, off), n, 7));",
+  rcl_Eb1_reg: "const d = $M; c.reg8[d] = shift(c, 2, c.reg8[d], 1, 7);",
+  rcl_Eb1_mem: "const off = $EA; const n = 1; c.wrRmw8(shift(c, 2, c.rmw8($S, off), n, 7));",
+  rcl_EbCL_reg: "const d = $M; c.reg8[d] = shift(c, 2, c.reg8[d], c.reg8[4], 7);",
+  rcl_EbCL_mem: "const off = $EA; const n = c.reg8[4]; c.wrRmw8(shift(c, 2, c.rmw8($S, off), n, 7));",
+  rcl_EbI_reg: "const d = $M; c.reg8[d] = shift(c, 2, c.reg8[d], $I, 7);",
+  rcl_EbI_mem: "const off = $EA; const n = $I; c.wrRmw8(shift(c, 2, c.rmw8($S, off), n, 7));",
+  rcr_Eb1_reg: "const d = $M; c.reg8[d] = shift(c, 3, c.reg8[d], 1, 7);",
+  rcr_Eb1_mem: "const off = $EA; const n = 1; c.wrRmw8(shift(c, 3, c.rmw8($S, off), n, 7));",
+  rcr_EbCL_reg: "const d = $M; c.reg8[d] = shift(c, 3, c.reg8[d], c.reg8[4], 7);",
+  rcr_EbCL_mem: "const off = $EA; const n = c.reg8[4]; c.wrRmw8(shift(c, 3, c.rmw8($S, off), n, 7));",
+  rcr_EbI_reg: "const d = $M; c.reg8[d] = shift(c, 3, c.reg8[d], $I, 7);",
+  rcr_EbI_mem: "const off = $EA; const n = $I; c.wrRmw8(shift(c, 3, c.rmw8($S, off), n, 7));",
+  shl_Eb1_reg: "const d = $M; c.reg8[d] = shift(c, 4, c.reg8[d], 1, 7);",
+  shl_Eb1_mem: "const off = $EA; const n = 1; c.wrRmw8(shift(c, 4, c.rmw8($S, off), n, 7));",
+  shl_EbCL_reg: "const d = $M; c.reg8[d] = shift(c, 4, c.reg8[d], c.reg8[4], 7);",
+  shl_EbCL_mem: "const off = $EA; const n = c.reg8[4]; c.wrRmw8(shift(c, 4, c.rmw8($S, off), n, 7));",
+  shl_EbI_reg: "const d = $M; c.reg8[d] = shift(c, 4, c.reg8[d], $I, 7);",
+  shl_EbI_mem: "const off = $EA; const n = $I; c.wrRmw8(shift(c, 4, c.rmw8($S, off), n, 7));",
+  shr_Eb1_reg: "const d = $M; c.reg8[d] = shift(c, 5, c.reg8[d], 1, 7);",
+  shr_Eb1_mem: "const off = $EA; const n = 1; c.wrRmw8(shift(c, 5, c.rmw8($S, off), n, 7));",
+  shr_EbCL_reg: "const d = $M; c.reg8[d] = shift(c, 5, c.reg8[d], c.reg8[4], 7);",
+  shr_EbCL_mem: "const off = $EA; const n = c.reg8[4]; c.wrRmw8(shift(c, 5, c.rmw8($S, off), n, 7));",
+  shr_EbI_reg: "const d = $M; c.reg8[d] = shift(c, 5, c.reg8[d], $I, 7);",
+  shr_EbI_mem: "const off = $EA; const n = $I; c.wrRmw8(shift(c, 5, c.rmw8($S, off), n, 7));",
+  sal_Eb1_reg: "const d = $M; c.reg8[d] = shift(c, 6, c.reg8[d], 1, 7);",
+  sal_Eb1_mem: "const off = $EA; const n = 1; c.wrRmw8(shift(c, 6, c.rmw8($S, off), n, 7));",
+  sal_EbCL_reg: "const d = $M; c.reg8[d] = shift(c, 6, c.reg8[d], c.reg8[4], 7);",
+  sal_EbCL_mem: "const off = $EA; const n = c.reg8[4]; c.wrRmw8(shift(c, 6, c.rmw8($S, off), n, 7));",
+  sal_EbI_reg: "const d = $M; c.reg8[d] = shift(c, 6, c.reg8[d], $I, 7);",
+  sal_EbI_mem: "const off = $EA; const n = $I; c.wrRmw8(shift(c, 6, c.rmw8($S, off), n, 7));",
+  sar_Eb1_reg: "const d = $M; c.reg8[d] = shift(c, 7, c.reg8[d], 1, 7);",
+  sar_Eb1_mem: "const off = $EA; const n = 1; c.wrRmw8(shift(c, 7, c.rmw8($S, off), n, 7));",
+  sar_EbCL_reg: "const d = $M; c.reg8[d] = shift(c, 7, c.reg8[d], c.reg8[4], 7);",
+  sar_EbCL_mem: "const off = $EA; const n = c.reg8[4]; c.wrRmw8(shift(c, 7, c.rmw8($S, off), n, 7));",
+  sar_EbI_reg: "const d = $M; c.reg8[d] = shift(c, 7, c.reg8[d], $I, 7);",
+  sar_EbI_mem: "const off = $EA; const n = $I; c.wrRmw8(shift(c, 7, c.rmw8($S, off), n, 7));",
+  inc_Ed_reg: "const d = $M; c.reg32[d] = inc(c, c.reg32[d], 31);",
+  inc_Ed_mem: "const off = $EA; const v = c.rmw32($S, off); c.wrRmw32(inc(c, v, 31));",
+  dec_Ed_reg: "const d = $M; c.reg32[d] = dec(c, c.reg32[d], 31);",
+  dec_Ed_mem: "const off = $EA; const v = c.rmw32($S, off); c.wrRmw32(dec(c, v, 31));",
+  seto_Eb_reg: "c.reg8[$M] = c.getOF() ? 1 : 0;",
+  seto_Eb_mem: "const off = $EA; c.wr8($S, off, c.getOF() ? 1 : 0);",
+  setno_Eb_reg: "c.reg8[$M] = !(c.getOF()) ? 1 : 0;",
+  setno_Eb_mem: "const off = $EA; c.wr8($S, off, !(c.getOF()) ? 1 : 0);",
+  setb_Eb_reg: "c.reg8[$M] = c.getCF() !== 0 ? 1 : 0;",
+  setb_Eb_mem: "const off = $EA; c.wr8($S, off, c.getCF() !== 0 ? 1 : 0);",
+  setae_Eb_reg: "c.reg8[$M] = !(c.getCF() !== 0) ? 1 : 0;",
+  setae_Eb_mem: "const off = $EA; c.wr8($S, off, !(c.getCF() !== 0) ? 1 : 0);",
+  sete_Eb_reg: "c.reg8[$M] = c.getZF() ? 1 : 0;",
+  sete_Eb_mem: "const off = $EA; c.wr8($S, off, c.getZF() ? 1 : 0);",
+  setne_Eb_reg: "c.reg8[$M] = !(c.getZF()) ? 1 : 0;",
+  setne_Eb_mem: "const off = $EA; c.wr8($S, off, !(c.getZF()) ? 1 : 0);",
+  setbe_Eb_reg: "c.reg8[$M] = c.getCF() !== 0 || c.getZF() ? 1 : 0;",
+  setbe_Eb_mem: "const off = $EA; c.wr8($S, off, c.getCF() !== 0 || c.getZF() ? 1 : 0);",
+  seta_Eb_reg: "c.reg8[$M] = !(c.getCF() !== 0 || c.getZF()) ? 1 : 0;",
+  seta_Eb_mem: "const off = $EA; c.wr8($S, off, !(c.getCF() !== 0 || c.getZF()) ? 1 : 0);",
+  sets_Eb_reg: "c.reg8[$M] = c.getSF() ? 1 : 0;",
+  sets_Eb_mem: "const off = $EA; c.wr8($S, off, c.getSF() ? 1 : 0);",
+  setns_Eb_reg: "c.reg8[$M] = !(c.getSF()) ? 1 : 0;",
+  setns_Eb_mem: "const off = $EA; c.wr8($S, off, !(c.getSF()) ? 1 : 0);",
+  setp_Eb_reg: "c.reg8[$M] = c.getPF() ? 1 : 0;",
+  setp_Eb_mem: "const off = $EA; c.wr8($S, off, c.getPF() ? 1 : 0);",
+  setnp_Eb_reg: "c.reg8[$M] = !(c.getPF()) ? 1 : 0;",
+  setnp_Eb_mem: "const off = $EA; c.wr8($S, off, !(c.getPF()) ? 1 : 0);",
+  setl_Eb_reg: "c.reg8[$M] = c.getSF() !== c.getOF() ? 1 : 0;",
+  setl_Eb_mem: "const off = $EA; c.wr8($S, off, c.getSF() !== c.getOF() ? 1 : 0);",
+  setge_Eb_reg: "c.reg8[$M] = !(c.getSF() !== c.getOF()) ? 1 : 0;",
+  setge_Eb_mem: "const off = $EA; c.wr8($S, off, !(c.getSF() !== c.getOF()) ? 1 : 0);",
+  setle_Eb_reg: "c.reg8[$M] = c.getZF() || c.getSF() !== c.getOF() ? 1 : 0;",
+  setle_Eb_mem: "const off = $EA; c.wr8($S, off, c.getZF() || c.getSF() !== c.getOF() ? 1 : 0);",
+  setg_Eb_reg: "c.reg8[$M] = !(c.getZF() || c.getSF() !== c.getOF()) ? 1 : 0;",
+  setg_Eb_mem: "const off = $EA; c.wr8($S, off, !(c.getZF() || c.getSF() !== c.getOF()) ? 1 : 0);",
   jo_Jd: "if (c.getOF()) {   const t = (c.eip + $I) | 0;   if (t >>> 0 > c.csFetchHi) c.jumpFault();   c.eip = t; }",
   jno_Jd: "if (!(c.getOF())) {   const t = (c.eip + $I) | 0;   if (t >>> 0 > c.csFetchHi) c.jumpFault();   c.eip = t; }",
   jb_Jd: "if (c.getCF() !== 0) {   const t = (c.eip + $I) | 0;   if (t >>> 0 > c.csFetchHi) c.jumpFault();   c.eip = t; }",

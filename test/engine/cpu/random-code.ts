@@ -24,10 +24,10 @@ export function randomCode(r: () => number, n: number, bits: 16 | 32): Uint8Arra
   const out: number[] = [];
   const byte = (): number => (r() * 256) | 0;
   const pick = <T>(xs: readonly T[]): T => xs[(r() * xs.length) | 0]!;
-  const modrmTail = (): void => {
+  const modrmTail = (reg = (r() * 8) | 0): void => {
     const mod = (r() * 4) | 0;
     const rm = (r() * 8) | 0;
-    out.push((mod << 6) | (((r() * 8) | 0) << 3) | rm);
+    out.push((mod << 6) | (reg << 3) | rm);
     if (mod === 3) return;
     if (bits === 32) {
       if (rm === 4) {
@@ -59,9 +59,14 @@ export function randomCode(r: () => number, n: number, bits: 16 | 32): Uint8Arra
       out.push(op);
       modrmTail();
       imm(op === 0x81 || op === 0xc7 || op === 0xf7 || op === 0x69 ? 4 : op === 0xd1 || op === 0xd3 ? 0 : 1);
-    } else if (k < 0.65) {
-      out.push(0x0f, pick([0xb6, 0xb7, 0xbe, 0xbf, 0xaf]));
+    } else if (k < 0.6) {
+      out.push(0x0f, pick([0xb6, 0xb7, 0xbe, 0xbf, 0xaf, 0x90, 0x94, 0x97, 0x9c, 0x9f]));
       modrmTail();
+    } else if (k < 0.65) {
+      const op = pick([0xc0, 0xd0, 0xd2, 0xff]);
+      out.push(op);
+      modrmTail(op === 0xff ? (r() * 2) | 0 : (r() * 8) | 0);
+      if (op === 0xc0) imm(1);
     } else if (k < 0.75) {
       out.push(pick([0x04, 0x05, 0x0c, 0x2d, 0x3c, 0x3d, 0xa8, 0xa9, 0xb0, 0xb3, 0xb8, 0xbe, 0x68, 0x6a]));
       imm(4);
