@@ -2,6 +2,9 @@
 // The `rewind` executable: runs the CLI and turns errors into one line and an exit status.
 import { RewindError, ERR } from '../../engine/errors.js';
 import { main, EXIT } from './main.js';
+import { tuneV8 } from '../../engine/host/v8-tuning.js';
+
+tuneV8();
 
 // A reader that goes away (`rewind info x | head`) is not an error.
 for (const stream of [process.stdout, process.stderr]) {

@@ -19,6 +19,9 @@ import { MachineTarget } from '../../debugger/timeline/machine-target.js';
 import { Session } from '../../debugger/timeline/session.js';
 import { SymbolTable } from '../../debugger/timeline/symbols.js';
 import { bootToPrompt, loadLinuxImages, LINUX_RAM, LINUX_BOOT_MS, LINUX_TEST_CMDLINE, LINUX_OUT } from '../linux/linux-guest.js';
+import { tuneV8 } from '../../engine/host/v8-tuning.js';
+
+tuneV8();
 
 const now = (): number => performance.now();
 const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;

@@ -26,6 +26,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LinuxGuest, loadLinuxImages, replayGuest, LINUX_CMDLINE, LINUX_TEST_CMDLINE, LINUX_OUT, LINUX_PROMPT, LINUX_READY, LINUX_MAX_BOOT_ICOUNT, type LinuxImages } from '../linux/linux-guest.js';
+import { tuneV8 } from '../../engine/host/v8-tuning.js';
+
+tuneV8();
 
 interface Row {
   who: string;

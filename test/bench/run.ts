@@ -6,6 +6,9 @@
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { tuneV8 } from '../../engine/host/v8-tuning.js';
+
+tuneV8();
 
 export interface BenchResult {
   name: string;

@@ -29,6 +29,9 @@ import type { ClockMode } from '../../engine/time/clock.js';
 import { MemoryLogger } from '../../engine/log.js';
 import { nativeSha256 } from '../../engine/host/native-hash.js';
 import { repoRoot } from '../util.js';
+import { tuneV8 } from '../../engine/host/v8-tuning.js';
+
+tuneV8();
 
 export const LINUX_OUT = join(repoRoot, 'fixtures', 'linux', 'out');
 export const LINUX_CACHE = join(LINUX_OUT, 'cache');
