@@ -246,6 +246,8 @@ export class Cpu implements CpuCore {
   readonly dcBlkLen = new Uint8Array(DC_SLOTS);
   /** Executions of the slot's instruction on the single-instruction path (compiles at blockThreshold). */
   readonly dcHits = new Uint16Array(DC_SLOTS);
+  /** Inside run() or step(): writes to code pages are the guest's own. */
+  private executing = false;
   /** Bumped whenever decoded code is dropped: a running block stops after a store that moved it. */
   dcGen = 0;
   /**
@@ -1751,6 +1753,15 @@ export class Cpu implements CpuCore {
   }
 
   run(stopIcount: number): void {
+    this.executing = true;
+    try {
+      this.runSlice(stopIcount);
+    } finally {
+      this.executing = false;
+    }
+  }
+
+  private runSlice(stopIcount: number): void {
     this.stopIcount = stopIcount;
     this.syncEpoch();
     this.eventsPending = true;
@@ -1867,7 +1878,9 @@ export class Cpu implements CpuCore {
     }
     this.dcGen++;
     this.memory.codePages[page] = 0;
-    if (++this.dcWrites[page]! >= DC_THRASH_LIMIT) this.dcNoCache[page] = 1;
+    // Only the guest's own stores count towards "code and data share this page"
+    // (restores and seeks rewrite code pages too, as often as the user seeks).
+    if (this.executing && ++this.dcWrites[page]! >= DC_THRASH_LIMIT) this.dcNoCache[page] = 1;
   }
 
   /** Empties the decoded-instruction cache (reset, snapshot restore, anything that rewrites RAM wholesale). */
@@ -1904,6 +1917,15 @@ export class Cpu implements CpuCore {
    * faults). Returns STEP.EVENT, STEP.INSTRUCTION or STEP.HALTED.
    */
   step(): number {
+    this.executing = true;
+    try {
+      return this.stepOne();
+    } finally {
+      this.executing = false;
+    }
+  }
+
+  private stepOne(): number {
     this.syncEpoch();
     if ((this.debugHooks !== null) !== this.hooksActive) {
       this.hooksActive = this.debugHooks !== null;

@@ -2,7 +2,8 @@
  * Debugger figures on the longest recording we have: Debian's Linux booted
  * to the shell prompt (test/linux/linux-guest.ts; the boot journal is cached
  * under fixtures/linux/out/cache). Replayed behind MachineTarget with
- * checkpoints every 10^7 instructions (default 1 GiB cap), it measures
+ * checkpoints every 10^7 instructions (default 1 GiB cap; `--interval N` for
+ * another spacing, e.g. the 2*10^6 that `rewind debug` and `rewind gdb` use), it measures
  * reverse-step latency (median, p99), reverse-continue to a breakpoint
  * 1.2*10^8 instructions back, seek, and the checkpoint memory.
  *
@@ -37,7 +38,11 @@ async function main(): Promise<void> {
   console.log(`boot journal: ${boot.fresh ? 'recorded now' : 'from cache'} (${((now() - t0) / 1000).toFixed(1)} s), ${boot.promptIcount} instructions to the prompt`);
   const pc = createPc({ ramBytes: LINUX_RAM }, { boundary: new ScriptedBoundary([], LINUX_BOOT_MS) });
   pc.boot({ kind: 'linux', image: images.kernel, initrd: images.initrd, cmdline: LINUX_TEST_CMDLINE, name: 'vmlinuz' });
-  const rp = startReplay(pc.machine, boot.journal, { checkpointInterval: 10_000_000, sha256: nativeSha256 });
+  const ia = process.argv.indexOf('--interval');
+  const interval = ia > 0 ? Number(process.argv[ia + 1]) : 10_000_000;
+  if (!Number.isInteger(interval) || interval <= 0) throw new Error(`--interval wants a positive whole number, got ${process.argv[ia + 1]}`);
+  console.log(`checkpoint interval: ${interval}`);
+  const rp = startReplay(pc.machine, boot.journal, { checkpointInterval: interval, sha256: nativeSha256 });
   const target = new MachineTarget(rp.runner);
   t0 = now();
   target.run(target.historyEnd, null);
@@ -64,13 +69,13 @@ async function main(): Promise<void> {
   console.log(`reverse-step: median ${pct(times, 50).toFixed(2)} ms, p99 ${pct(times, 99).toFixed(2)} ms, max ${Math.max(...times).toFixed(1)} ms (${times.length} steps at 5 places)`);
   const seeks: number[] = [];
   let seed = 9;
-  for (let i = 0; i < 10; i++) {
+  for (let i = 0; i < 31; i++) {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
     const a = now();
     s.seek(seed % end);
     seeks.push(now() - a);
   }
-  console.log(`seek to a random point: median ${pct(seeks, 50).toFixed(0)} ms`);
+  console.log(`seek to a random point: median ${pct(seeks, 50).toFixed(0)} ms, max ${Math.max(...seeks).toFixed(0)} ms (${seeks.length} seeks)`);
   const back = 120_000_000;
   const at = Math.max(target.historyStart, end - back);
   s.seek(at);

@@ -131,3 +131,18 @@ test('decode cache: a snapshot restore runs the restored code, not what was cach
   t.cpu.run(t.cpu.icount + 10);
   assert.equal(t.cpu.reg32[0], 1);
 });
+
+test('decode cache: restores that rewrite a code page (seeks) do not make it uncached', () => {
+  const t = protectedMode(new Uint8Array([0xb8, ...le32(1), 0xf4]));
+  const snap = t.m.snapshot();
+  for (let i = 0; i < 40; i++) {
+    t.cpu.run(t.cpu.icount + 10);
+    assert.equal(t.cpu.reg32[0], 1);
+    t.m.memory.writeBytes(CODE + 1, new Uint8Array(le32(100 + i))); // outside run(): not the guest's store
+    t.m.restore(snap);
+  }
+  assert.equal(t.cpu.dcNoCache[CODE >>> 12], 0);
+  assert.equal(t.m.memory.codePages[CODE >>> 12], 0, 'the last restore dropped the page');
+  t.cpu.run(t.cpu.icount + 10);
+  assert.equal(t.m.memory.codePages[CODE >>> 12], 1, 'and it is cached again');
+});
