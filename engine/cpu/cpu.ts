@@ -1729,14 +1729,7 @@ export class Cpu implements CpuCore {
     const eip = this.eip;
     this.instrEip = eip;
     const tf = this.flags & FLAG.TF;
-    const lin = (this.csBase + eip) | 0;
-    if ((lin & PAGE_LIN_MASK) !== this.fetchPage) this.primeFetchPage(lin);
-    let s = -1;
-    if ((lin & PAGE_LIN_MASK) === this.fetchPage) {
-      const off = this.fetchBase + (lin & 0xfff);
-      s = off & DC_MASK;
-      if (this.dcTag[s] !== off && !this.decodeSlot(off, s)) s = -1;
-    }
+    const s = this.slotAt(eip);
     if (s >= 0) {
       this.eip = (eip + this.dcLen[s]!) | 0;
       this.dcFn[s]!(this, s);
@@ -1812,30 +1805,38 @@ export class Cpu implements CpuCore {
       if (this.prefixed) this.clearPrefixes();
       const eip = this.eip;
       this.instrEip = eip;
-      const lin = (this.csBase + eip) | 0;
-      if ((lin & PAGE_LIN_MASK) !== this.fetchPage) this.primeFetchPage(lin);
-      if ((lin & PAGE_LIN_MASK) === this.fetchPage) {
-        const off = this.fetchBase + (lin & 0xfff);
-        const s = off & DC_MASK_LOCAL;
-        if (this.dcTag[s] === off || this.decodeSlot(off, s)) {
-          const b = blk[s]!;
-          if (b !== null) {
-            if (stop - this.icount >= blen[s]!) {
-              b(this, eip, this.dcGen);
-              continue;
-            }
-          } else if (++hits[s] === this.blockThreshold && this.blockThreshold !== 0) this.compileAt(off, s);
-          this.eip = (eip + len[s]!) | 0;
-          fns[s]!(this, s);
-          this.icount++;
-          continue;
-        }
+      const s = this.slotAt(eip);
+      if (s >= 0) {
+        const b = blk[s]!;
+        if (b !== null) {
+          if (stop - this.icount >= blen[s]!) {
+            b(this, eip, this.dcGen);
+            continue;
+          }
+        } else if (++hits[s] === this.blockThreshold && this.blockThreshold !== 0) this.compileAt(s);
+        this.eip = (eip + len[s]!) | 0;
+        fns[s]!(this, s);
+        this.icount++;
+        continue;
       }
       const op = this.fetch8();
       ops[op | this.osz]!(this);
       this.icount++;
     }
     return false;
+  }
+
+  /**
+   * The decode-cache slot of the instruction at `eip` (filled now if it was
+   * not), or -1: it runs uncached (its page is not the fetch page, or not cached).
+   */
+  private slotAt(eip: number): number {
+    const lin = (this.csBase + eip) | 0;
+    if ((lin & PAGE_LIN_MASK) !== this.fetchPage) this.primeFetchPage(lin);
+    if ((lin & PAGE_LIN_MASK) !== this.fetchPage) return -1;
+    const off = this.fetchBase + (lin & 0xfff);
+    const s = off & DC_MASK_LOCAL;
+    return this.dcTag[s] === off || this.decodeSlot(off, s) ? s : -1;
   }
 
   /** Fills slot s with the instruction at mem[off]; false: run it uncached (its page is not cached). */
@@ -1857,9 +1858,9 @@ export class Cpu implements CpuCore {
     return decodeInto(this, off, s);
   }
 
-  /** Compiles the block starting at mem[off] (slot s). */
-  private compileAt(off: number, s: number): void {
-    const r = compileBlock(this, off, DC_MASK, (o, slot) => this.decodeSlot(o, slot));
+  /** Compiles the block starting at slot s (filled for the current default size). */
+  private compileAt(s: number): void {
+    const r = compileBlock(this, this.dcTag[s]!, DC_MASK, (o, slot) => this.decodeSlot(o, slot));
     if (r === null) return;
     this.dcBlk[s] = r.fn;
     this.dcBlkLen[s] = r.count;
@@ -1870,7 +1871,7 @@ export class Cpu implements CpuCore {
     const base = (page << 12) & DC_MASK;
     for (const tag of [this.dcTag16, this.dcTag32]) {
       for (let k = 0; k < 4096; k++) {
-        if (tag[base + k]! >>> 12 === page && tag[base + k]! >= 0) {
+        if (tag[base + k]! >>> 12 === page) {
           tag[base + k] = -1;
           this.dcBlk[base + k] = null;
         }
@@ -1883,7 +1884,7 @@ export class Cpu implements CpuCore {
     if (this.executing && ++this.dcWrites[page]! >= DC_THRASH_LIMIT) this.dcNoCache[page] = 1;
   }
 
-  /** Empties the decoded-instruction cache (reset, snapshot restore, anything that rewrites RAM wholesale). */
+  /** Empties the decoded-instruction cache (reset; restores drop only the pages they rewrite, through codeWritten). */
   flushDecodeCache(): void {
     this.dcTag16.fill(-1);
     this.dcTag32.fill(-1);

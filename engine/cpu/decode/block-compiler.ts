@@ -31,7 +31,7 @@
 import type { Cpu } from '../cpu.js';
 import { FLAG, ARITH_FLAGS } from '../flags.js';
 import { imulS32, mulFlags, shift, inc, dec } from '../exec/alu.js';
-import { PRE_FNS, PRE_NAMES, PRE_TEMPLATES, type PreFn } from '../exec/pre-fast.js';
+import { PRE_FNS, PRE_TEMPLATES, type PreFn } from '../exec/pre-fast.js';
 
 /** A compiled block: runs from entry EIP `e0`; `g0` is `cpu.dcGen` at entry. */
 export type BlockFn = (c: Cpu, e0: number, g0: number) => void;
@@ -70,7 +70,7 @@ function eaText(c: Cpu, s: number): string {
  * fills a slot (the CPU's decodeSlot); `mask` maps offsets to slots.
  */
 export function compileBlock(c: Cpu, off: number, mask: number, decode: (off: number, s: number) => boolean): { fn: BlockFn; count: number } | null {
-  if (nameOf.size === 0) PRE_FNS.forEach((f, i) => i >= 2 && nameOf.set(f, PRE_NAMES[i]!));
+  if (nameOf.size === 0) for (const [name, f] of Object.entries(PRE_FNS)) nameOf.set(f, name);
   const pageEnd = off - (off & 0xfff) + 0x1000;
   const tags = c.dcTag;
   const src: string[] = ['const ic = c.icount;'];

@@ -34,7 +34,7 @@ import type { Cpu } from '../cpu.js';
 import { SEG } from '../flags.js';
 import { R8 } from '../flags.js';
 import { OPS, hasModrm, PREFIXES } from './opcodes.js';
-import { PRE_NAMES, PRE_FNS } from '../exec/pre-fast.js';
+import { PRE_FNS, legacyExec } from '../exec/pre-fast.js';
 import type { PreFn } from '../exec/pre-fast.js';
 
 export const DC_BITS = 17;
@@ -43,9 +43,6 @@ export const DC_MASK = DC_SLOTS - 1;
 /** Writes to a page holding code, after which its instructions are no longer cached. */
 export const DC_THRASH_LIMIT = 32;
 
-/** Handler ids (exec/pre-fast.ts PRE_NAMES): an ordinary handler put in dcFn directly, the byte-fetching path. */
-export const PRE_FN = 0;
-export const PRE_LEGACY = 1;
 
 // ---------------------------------------------------------------------------
 // The decoder's table, built from the opcode table and the pre-decoded handlers
@@ -72,9 +69,9 @@ const KIND_IMM = 3;
 /** Per dispatch index (0-1023, as buildDispatch): what follows the opcode. */
 const kind = new Uint8Array(1024);
 /** Per dispatch index x 8 (ModRM.reg for groups, 0 otherwise). */
-/** Handler ids of the register and memory forms; -1: not pre-decoded. */
-const fnReg = new Int16Array(8192).fill(-1);
-const fnMem = new Int16Array(8192).fill(-1);
+/** Handlers of the register and memory forms; null: not pre-decoded. */
+const fnReg: (PreFn | null)[] = new Array<PreFn | null>(8192).fill(null);
+const fnMem: (PreFn | null)[] = new Array<PreFn | null>(8192).fill(null);
 const immKind = new Uint8Array(8192);
 const rKind = new Uint8Array(8192);
 const mKind = new Uint8Array(8192);
@@ -83,10 +80,10 @@ const fixedReg = new Uint8Array(1024);
 const isGroup = new Uint8Array(1024);
 const plainHandler: (PreFn | null)[] = new Array<PreFn | null>(1024).fill(null);
 
-function pre(name: string): number {
-  const id = PRE_NAMES.indexOf(name);
-  if (id < 2) throw new Error(`decode-cache: no pre-decoded handler ${name}`);
-  return id;
+function pre(name: string): PreFn {
+  const f = PRE_FNS[name];
+  if (f === undefined) throw new Error(`decode-cache: no pre-decoded handler ${name}`);
+  return f;
 }
 
 /** idx: dispatch index; reg: -1 = every ModRM.reg value. */
@@ -96,8 +93,8 @@ function modrm(idx: number, reg: number, reg_: string | null, mem: string | null
   for (let r = 0; r < 8; r++) {
     if (reg >= 0 && r !== reg) continue;
     const k = idx * 8 + r;
-    fnReg[k] = reg_ === null ? -1 : pre(reg_);
-    fnMem[k] = mem === null ? -1 : pre(mem);
+    fnReg[k] = reg_ === null ? null : pre(reg_);
+    fnMem[k] = mem === null ? null : pre(mem);
     immKind[k] = imm;
     rKind[k] = rk;
     mKind[k] = mk;
@@ -267,8 +264,7 @@ export function decodeInto(c: Cpu, off: number, s: number): boolean {
   if (k0 === KIND_NONE) return fillLegacy(c, off, s);
   if (k0 === KIND_PLAIN) {
     if (prefixes !== 0) return fillLegacy(c, off, s);
-    c.dcFn[s] = plainHandler[idx]!;
-    return fill(c, off, s, PRE_FN, p - off);
+    return fill(c, off, s, plainHandler[idx]!, p - off);
   }
   let k = idx * 8;
   if (k0 === KIND_IMM) {
@@ -282,13 +278,13 @@ export function decodeInto(c: Cpu, off: number, s: number): boolean {
   const m = mem[p++]!;
   if (isGroup[idx]) k += (m >> 3) & 7;
   const rm = m & 7;
-  let fn: number;
+  let fn: PreFn | null;
   if (m >= 0xc0) {
     fn = fnReg[k]!;
     c.dcM[s] = mapReg(mKind[k]!, rm);
   } else {
     fn = fnMem[k]!;
-    if (fn < 0) return fillLegacy(c, off, s);
+    if (fn === null) return fillLegacy(c, off, s);
     // effective address: regFile[base] + (regFile[index] << scale) + disp, masked; 8 = the zero register
     const mod = m >> 6;
     let base = 8;
@@ -367,7 +363,7 @@ export function decodeInto(c: Cpu, off: number, s: number): boolean {
     c.dcDisp[s] = disp;
     c.dcSeg[s] = seg >= 0 ? seg : dseg;
   }
-  if (fn < 0) return fillLegacy(c, off, s);
+  if (fn === null) return fillLegacy(c, off, s);
   c.dcR[s] = mapReg(rKind[k]!, (m >> 3) & 7);
   const n = readImm(c, s, p, immKind[k]!, pageEnd);
   if (n < 0) return fillLegacy(c, off, s);
@@ -404,9 +400,9 @@ function readImm(c: Cpu, s: number, p: number, ik: number, pageEnd: number): num
   }
 }
 
-function fill(c: Cpu, off: number, s: number, id: number, len: number): boolean {
+function fill(c: Cpu, off: number, s: number, fn: PreFn, len: number): boolean {
   if (len > 15) return fillLegacy(c, off, s);
-  if (id !== PRE_FN) c.dcFn[s] = PRE_FNS[id]!;
+  c.dcFn[s] = fn;
   c.dcLen[s] = len;
   setTag(c, off, s);
   return true;
@@ -421,7 +417,7 @@ function setTag(c: Cpu, off: number, s: number): void {
 }
 
 function fillLegacy(c: Cpu, off: number, s: number): boolean {
-  c.dcFn[s] = PRE_FNS[PRE_LEGACY]!;
+  c.dcFn[s] = legacyExec;
   c.dcLen[s] = 0;
   setTag(c, off, s);
   return true;

@@ -5,7 +5,7 @@
 # and the memory form are separate functions (a handler never tests `mod`).
 # Semantics are those of the byte-fetching handlers in alu-fast.ts / ops.ts /
 # control.ts, whose flag bodies this generator shares (gen_common.py).
-import os, sys
+import os, re, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gen_common import ops, body, cc, conds, shbody
 
@@ -38,7 +38,6 @@ TEMPLATES = {}
 def template(name, lines):
     # The handler's body as plain JS for the block compiler (engine/cpu/decode/block-compiler.ts):
     # slot fields become placeholders, `return` leaves the instruction's labelled block.
-    import re
     body = []
     for l in lines:
         if l == EA:
@@ -157,12 +156,10 @@ for dec in (False, True):
     fn(nm, L)
 fn('ret_near32', ['const t = c.rd32(SS, c.spOff(0));', 'if (t >>> 0 > c.csFetchHi) c.jumpFault();', 'c.setSp(c.spOff(4));', 'c.eip = t;'])
 
-# ---- handler ids (the decoder's tables hold ids; slots hold the functions) ----
+# ---- the handlers by name (the decoder's tables and the block compiler look them up) ----
 names = [l.split('(')[0][len('export function '):] for l in out if l.startswith('export function ')]
-disp = ['/** Handler ids: 0 = an ordinary handler the decoder puts in dcFn itself, 1 = the byte-fetching path. */',
-        'export const PRE_NAMES: readonly string[] = [\'(dcFn)\', \'(legacy)\', ' + ', '.join(f"'{n}'" for n in names) + '];',
-        '/** The handlers by id (0 and 1 are placeholders: dcFn itself and the byte-fetching path). */',
-        'export const PRE_FNS: readonly PreFn[] = [legacyExec, legacyExec, ' + ', '.join(names) + '];',
+disp = ['/** Every pre-decoded handler by its name. */',
+        'export const PRE_FNS: Readonly<Record<string, PreFn>> = { ' + ', '.join(names) + ' };',
 ]
 import json
 disp.append('/**')
