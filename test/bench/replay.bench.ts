@@ -20,7 +20,8 @@ import { BOOT_MS, prng } from '../engine/replay/toy-session.js';
 import { loadGuestEngine, guestImage, type GuestEngine } from '../support/guest-runner.js';
 import type { Machine } from '../../engine/machine.js';
 import { loadMiniPc } from '../engine/replay/mini-pc.js';
-import { LiveLoop, type LoopTimers } from '../../engine/host/host-clock.js';
+import { LiveLoop } from '../../engine/host/host-clock.js';
+import { SteppingHost } from '../support/fake-host.js';
 import { OUTPUT } from '../../engine/replay/boundary.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -168,27 +169,6 @@ async function realBench(out: BenchResult[]): Promise<void> {
   out.push({ name: 'replay.real.seek-max', value: +Math.max(...times).toFixed(1), unit: 'ms' });
 }
 
-/** Host time for the live loop that never really sleeps: 300 us per reading, jumps on sleep. */
-class FakeHost implements LoopTimers {
-  ns = 0;
-  nowMs(): number {
-    return Math.floor(this.ns / 1e6);
-  }
-  nowNs(): number {
-    this.ns += 300_000;
-    return this.ns;
-  }
-  setTimer(ms: number, cb: () => void): () => void {
-    const h = setImmediate(() => {
-      this.ns += ms * 1e6;
-      cb();
-    });
-    return () => clearImmediate(h);
-  }
-  yieldToHost(): Promise<void> {
-    return new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 /** The demo guest on a whole PC, recorded live in host clock mode with 40 typed lines: journal size and replay. */
 async function demoBench(out: BenchResult[]): Promise<void> {
@@ -209,7 +189,7 @@ async function demoBench(out: BenchResult[]): Promise<void> {
   const g = build();
   const sink = new MemorySink();
   const rec = startRecording(g.m, sink, { bootWallMs: BOOT_MS, sha256: nativeSha256 });
-  const host = new FakeHost();
+  const host = new SteppingHost(300_000); // 300 us per reading, jumps on sleep
   const loop = new LiveLoop(rec.runner, rec.boundary, { hostClock: host, timers: host, sliceInstructions: 100_000 });
   const lines = Array.from({ length: 40 }, (_, i) => `line ${i} of the benchmark session, some text to echo`);
   lines.push('quit');

@@ -19,7 +19,8 @@ import { createPc } from '../../../engine/pc.js';
 import { INPUT, OUTPUT, ScriptedBoundary } from '../../../engine/replay/boundary.js';
 import { MemorySink, decodeJournal } from '../../../engine/replay/journal.js';
 import { startRecording, startReplay } from '../../../engine/replay/session.js';
-import { LiveLoop, type LoopTimers } from '../../../engine/host/host-clock.js';
+import { LiveLoop } from '../../../engine/host/host-clock.js';
+import { SteppingHost } from '../../support/fake-host.js';
 import { STOP } from '../../../engine/device.js';
 import { asm, hasNasm } from '../cpu/helpers.js';
 
@@ -74,27 +75,6 @@ const SRC = `
   out 0xf4, al
 `;
 
-/** A host whose clock runs 5 ms per reading: far faster than the guest. */
-class RacingHost implements LoopTimers {
-  ns = 0;
-  nowMs(): number {
-    return Math.floor(this.ns / 1e6);
-  }
-  nowNs(): number {
-    this.ns += 5_000_000;
-    return this.ns;
-  }
-  setTimer(ms: number, cb: () => void): () => void {
-    const h = setImmediate(() => {
-      this.ns += ms * 1e6;
-      cb();
-    });
-    return () => clearImmediate(h);
-  }
-  yieldToHost(): Promise<void> {
-    return new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 function build(image: Uint8Array): { pc: ReturnType<typeof createPc>; out: number[]; markIcount: () => number } {
   const pc = createPc({ ramBytes: 4 << 20, nic: false, clockMode: 'host' }, { boundary: new ScriptedBoundary([], BOOT_MS) }, { kind: 'flat', image, loadAddr: LOAD, entry: { mode: 'protected32' } });
@@ -116,7 +96,7 @@ test('host clock samples wait while interrupts are off: a PIT-calibrated TSC spa
   const m = g.pc.machine;
   const sink = new MemorySink();
   const rec = startRecording(m, sink, { bootWallMs: BOOT_MS, syncShift: 16, machineConfig: { guest: 'tsc-calibration' } });
-  const host = new RacingHost();
+  const host = new SteppingHost(5_000_000); // a host clock far faster than the guest
   const loop = new LiveLoop(rec.runner, rec.boundary, { hostClock: host, timers: host, sliceInstructions: 1000, untilIcount: 10_000_000 });
   const r = await loop.run();
   assert.equal(r.reason, STOP.EXIT, `${r.reason} ${r.detail}`);

@@ -14,7 +14,8 @@ import { INPUT, OUTPUT, ScriptedBoundary } from '../../../engine/replay/boundary
 import { MemorySink, decodeJournal, type JournalContents } from '../../../engine/replay/journal.js';
 import { startRecording, startReplay } from '../../../engine/replay/session.js';
 import { DivergenceError } from '../../../engine/replay/divergence.js';
-import { LiveLoop, type LoopTimers } from '../../../engine/host/host-clock.js';
+import { LiveLoop } from '../../../engine/host/host-clock.js';
+import { SteppingHost } from '../../support/fake-host.js';
 import { STOP } from '../../../engine/device.js';
 import type { Machine } from '../../../engine/machine.js';
 import { repoRoot } from '../../util.js';
@@ -25,26 +26,6 @@ const pc = await loadMiniPc();
 const skip = pc.create ? false : `PC pieces missing: ${pc.missing}`;
 const image = pc.create ? new Uint8Array(readFileSync(join(repoRoot, 'fixtures', 'guests', 'demo.rom'))) : new Uint8Array(0);
 
-class FakeHost implements LoopTimers {
-  ns = 0;
-  nowMs(): number {
-    return Math.floor(this.ns / 1e6);
-  }
-  nowNs(): number {
-    this.ns += 300_000;
-    return this.ns;
-  }
-  setTimer(ms: number, cb: () => void): () => void {
-    const h = setImmediate(() => {
-      this.ns += ms * 1e6;
-      cb();
-    });
-    return () => clearImmediate(h);
-  }
-  yieldToHost(): Promise<void> {
-    return new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 function build(): { m: Machine; text: () => string } {
   const m = pc.create!(image, new ScriptedBoundary([], BOOT_MS), { ramBytes: 16 * 1024 * 1024, clockMode: 'host' });
@@ -62,7 +43,7 @@ async function recordDemo() {
   const g = build();
   const sink = new MemorySink();
   const rec = startRecording(g.m, sink, { bootWallMs: BOOT_MS, syncShift: 16, machineConfig: { guest: 'demo' } });
-  const host = new FakeHost();
+  const host = new SteppingHost(300_000);
   // Bounded, so a guest that never exits fails the test instead of hanging it.
   const loop = new LiveLoop(rec.runner, rec.boundary, { hostClock: host, timers: host, sliceInstructions: 20_000, untilIcount: 100_000_000 });
   // Typed one character at a time, each once the guest echoed the previous one and
