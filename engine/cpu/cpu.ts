@@ -36,7 +36,7 @@ import type { StateRecord } from '../state/snapshot.js';
 import { num, intoTyped } from '../state/snapshot.js';
 import { FLAG, ARITH_FLAGS, EFLAGS_VALID, EXC, EXC_NAMES, SEG, PARITY, CR0, CR4 } from './flags.js';
 import { buildDispatch, type Handler } from './decode/opcodes.js';
-import { DC_SLOTS, DC_MASK, DC_THRASH_LIMIT, decodeInto, buildDecodeTable } from './decode/decode-cache.js';
+import { DC_SLOTS, DC_MASK, DC_THRASH_LIMIT, DC_THRASH_WINDOW, DC_NOCACHE_SPAN, decodeInto, buildDecodeTable } from './decode/decode-cache.js';
 import { legacyExec, type PreFn } from './exec/pre-fast.js';
 import { compileBlock, type BlockFn } from './decode/block-compiler.js';
 import { X87Glue } from './x87-glue.js';
@@ -257,10 +257,12 @@ export class Cpu implements CpuCore {
    * Linux boot: 64 -> 65 s, 4000 -> 51 s, 30000 -> 44 s).
    */
   blockThreshold = 30000;
-  /** RAM pages whose instructions are not cached (code and data share them). */
+  /** RAM pages whose instructions are not cached (code and data share them), until dcRetryAt. */
   readonly dcNoCache: Uint8Array;
-  /** Per RAM page: how often a write dropped its decoded instructions. */
+  /** Per RAM page: writes that dropped its decoded instructions in a row, each soon after the previous. */
   readonly dcWrites: Uint8Array;
+  /** Per RAM page: icount of the last such write, or (while dcNoCache) when to cache it again. */
+  readonly dcWriteAt: Float64Array;
 
   readonly x87: X87Glue;
   /** PerfEvtSel0/1 and PerfCtr0/1 (engine/cpu/pmu.ts). */
@@ -287,6 +289,7 @@ export class Cpu implements CpuCore {
     this.reg8 = new Uint8Array(this.regBuf, 0, 32);
     this.dcNoCache = new Uint8Array(this.memory.ramPages);
     this.dcWrites = new Uint8Array(this.memory.ramPages);
+    this.dcWriteAt = new Float64Array(this.memory.ramPages);
     this.memory.onCodeWrite = (page) => this.codeWritten(page);
     // Tags are int32 offsets into mem: machines with more than 2 GiB of RAM and ROM run uncached.
     if (this.mem.length > 0x7fffffff) this.decodeCacheEnabled = false;
@@ -1844,7 +1847,11 @@ export class Cpu implements CpuCore {
     if (!this.decodeCacheEnabled) return false;
     const page = off >>> 12;
     if (page < this.memory.ramPages) {
-      if (this.dcNoCache[page] === 1) return false;
+      if (this.dcNoCache[page] === 1) {
+        if (this.icount < this.dcWriteAt[page]!) return false;
+        this.dcNoCache[page] = 0;
+        this.dcWrites[page] = 0;
+      }
       if (this.memory.codePages[page] !== 1) {
         this.memory.codePages[page] = 1;
         // Writes to a page with decoded code must take the general path (which invalidates).
@@ -1881,7 +1888,15 @@ export class Cpu implements CpuCore {
     this.memory.codePages[page] = 0;
     // Only the guest's own stores count towards "code and data share this page"
     // (restores and seeks rewrite code pages too, as often as the user seeks).
-    if (this.executing && ++this.dcWrites[page]! >= DC_THRASH_LIMIT) this.dcNoCache[page] = 1;
+    if (this.executing) {
+      const ic = this.icount;
+      if (ic - this.dcWriteAt[page]! > DC_THRASH_WINDOW) this.dcWrites[page] = 0;
+      this.dcWriteAt[page] = ic;
+      if (++this.dcWrites[page]! >= DC_THRASH_LIMIT) {
+        this.dcNoCache[page] = 1;
+        this.dcWriteAt[page] = ic + DC_NOCACHE_SPAN;
+      }
+    }
   }
 
   /** Empties the decoded-instruction cache (reset; restores drop only the pages they rewrite, through codeWritten). */
@@ -1893,6 +1908,7 @@ export class Cpu implements CpuCore {
     this.memory.codePages.fill(0);
     this.dcNoCache.fill(0);
     this.dcWrites.fill(0);
+    this.dcWriteAt.fill(0);
   }
 
   private runDebug(stop: number): boolean {

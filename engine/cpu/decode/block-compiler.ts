@@ -106,7 +106,9 @@ export function compileBlock(c: Cpu, off: number, mask: number, decode: (off: nu
       ended = true;
       break;
     }
-    if (regOnly(name)) {
+    if (isCond(name)) {
+      // (a branch touches no memory: no event can be pending)
+    } else if (regOnly(name)) {
       src.push(`i${n}: { ${body} }`);
     } else {
       src.push(`c.icount = ic + ${n}; c.instrEip = (e0 + ${rel}) | 0;`);

@@ -40,8 +40,17 @@ import type { PreFn } from '../exec/pre-fast.js';
 export const DC_BITS = 17;
 export const DC_SLOTS = 1 << DC_BITS;
 export const DC_MASK = DC_SLOTS - 1;
-/** Writes to a page holding code, after which its instructions are no longer cached. */
+/**
+ * Code and data sharing a page: when a page's decoded instructions are
+ * dropped by the guest's own stores DC_THRASH_LIMIT times in a row, each
+ * within DC_THRASH_WINDOW instructions of the previous one, its instructions
+ * run uncached for DC_NOCACHE_SPAN instructions, then get another chance.
+ * Writes further apart (Linux patching jump labels and alternatives into its
+ * text during boot) do not count: re-decoding after them is cheap.
+ */
 export const DC_THRASH_LIMIT = 32;
+export const DC_THRASH_WINDOW = 100_000;
+export const DC_NOCACHE_SPAN = 10_000_000;
 
 
 // ---------------------------------------------------------------------------

@@ -6,14 +6,15 @@
  *    same state with the cache on and off, through run() and through step();
  *  - self-modifying code is seen at once: a patched immediate, a page that
  *    was written through the TLB before it held code, DMA-style writes;
- *  - a page where code and data are written together stops being cached and
- *    still runs exactly.
+ *  - a page where code and data are written together stops being cached for
+ *    a while and still runs exactly; code patched now and then stays cached.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { protectedMode, type TestMachine } from './helpers.js';
 import { rng, randomCode, setupRandom as setup } from './random-code.js';
+import { DC_THRASH_WINDOW, DC_NOCACHE_SPAN } from '../../../engine/cpu/decode/decode-cache.js';
 
 const CODE = 0x10000;
 
@@ -118,6 +119,34 @@ test('decode cache: a page where code and data are written together stops being 
   assert.equal(t.cpu.halted, true);
   assert.equal(t.cpu.reg32[0], (200 * 201) / 2);
   assert.equal(t.cpu.dcNoCache[CODE >>> 12], 1, 'the page is no longer cached');
+});
+
+test('decode cache: code patched now and then (Linux patching its text) stays cached; an uncached page is tried again later', () => {
+  // 10000: mov ebx,40 / O: mov ecx,N / I: dec ecx / jnz I / add dword [10800],ebx / dec ebx / jnz O / mov eax,[10800] / hlt
+  // Each store drops the page's decoded code, but the stores are DC_THRASH_WINDOW+ instructions apart.
+  const n = (DC_THRASH_WINDOW >> 1) + 10;
+  const code = [0xbb, ...le32(40), 0xb9, ...le32(n), 0x49, 0x75, 0xfd, 0x01, 0x1d, ...le32(CODE + 0x800), 0x4b, 0x75, 0xef, 0xa1, ...le32(CODE + 0x800), 0xf4];
+  const t = protectedMode(new Uint8Array(code));
+  t.cpu.run(t.cpu.icount + 50 * 2 * n);
+  assert.equal(t.cpu.halted, true);
+  assert.equal(t.cpu.reg32[0], (40 * 41) / 2);
+  assert.equal(t.cpu.dcNoCache[CODE >>> 12], 0, 'stores far apart do not make the page uncached');
+  assert.equal(t.m.memory.codePages[CODE >>> 12], 1);
+
+  // A page that thrashes is uncached for DC_NOCACHE_SPAN instructions, then cached again.
+  // 10000: L: add dword [10800],ecx / jmp L
+  const u = protectedMode(new Uint8Array([0x01, 0x0d, ...le32(CODE + 0x800), 0xeb, 0xf8]));
+  u.cpu.run(u.cpu.icount + 1000);
+  assert.equal(u.cpu.dcNoCache[CODE >>> 12], 1, 'the thrashing page is no longer cached');
+  const until = u.cpu.dcWriteAt[CODE >>> 12]!;
+  assert.ok(until > u.cpu.icount && until <= u.cpu.icount + DC_NOCACHE_SPAN);
+  u.cpu.run(until - 1);
+  assert.equal(u.cpu.dcNoCache[CODE >>> 12], 1);
+  u.cpu.run(until + 2);
+  assert.equal(u.cpu.dcNoCache[CODE >>> 12], 0, 'and is tried again');
+  assert.equal(u.m.memory.codePages[CODE >>> 12], 1);
+  u.cpu.run(u.cpu.icount + 1000);
+  assert.equal(u.cpu.dcNoCache[CODE >>> 12], 1, 'it thrashes again, so it is uncached again');
 });
 
 test('decode cache: a snapshot restore runs the restored code, not what was cached', () => {
