@@ -15,7 +15,7 @@
  * page, so every write to it takes the general path, which calls
  * `onCodeWrite(page)`: the page's slots are dropped and the flag cleared. A
  * page that keeps being written while it holds code (code and data sharing a
- * page) is then no longer cached at all: its instructions run on the
+ * page) is then not cached for a while (DC_THRASH_*): its instructions run on the
  * byte-fetching path, which is always exact.
  *
  * Which instructions are pre-decoded: the integer instructions that dominate
