@@ -1813,7 +1813,7 @@ export class Cpu implements CpuCore {
         const b = blk[s]!;
         if (b !== null) {
           if (stop - this.icount >= blen[s]!) {
-            b(this, eip, this.dcGen);
+            b(this, eip, this.dcGen, stop);
             continue;
           }
         } else if (++hits[s] === this.blockThreshold && this.blockThreshold !== 0) this.compileAt(s);

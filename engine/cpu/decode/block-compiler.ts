@@ -8,16 +8,20 @@
  * random code with blocks, with single pre-decoded instructions and on the
  * byte-fetching path and requires identical states.
  *
- * What a block is: instructions of one page with pre-decoded handlers,
- * starting at a cached slot, ending after an unconditional control transfer
- * (a conditional branch leaves the block only when taken), before an
- * instruction without a template (it then runs on the ordinary path), at the
- * page end, or after BLOCK_MAX instructions. It is keyed by its first slot
- * and dropped with it (refilled slot, written page, flush).
+ * What a block is: a straight run of instructions of one page with
+ * pre-decoded handlers, starting at a cached slot, ending at a CALL, a RET,
+ * a JMP that leaves it, before an instruction without a template (it then
+ * runs on the ordinary path), at the page end, or after BLOCK_MAX
+ * instructions. A branch (Jcc or JMP) to a later instruction of the block is
+ * a forward jump inside the function, and one to the block's first
+ * instruction loops inside it, so if/else shapes and small loops cost one
+ * call; a branch anywhere else leaves the block when taken. It is keyed by
+ * its first slot and dropped with it (refilled slot, written page, flush).
  *
  * Exactness (the interpreter's rules, instruction by instruction):
  *  - the caller enters a block only with no event pending and at least as
- *    many instructions left in the slice as the block has;
+ *    many instructions left in the slice as the block has (no path through
+ *    it is longer); a loop back to its start checks that again;
  *  - before an instruction that touches memory, `icount` and `instrEip` are
  *    stored (a fault restarts it with the right count; a device sees the
  *    right time); after it, a pending event (an interrupt raised by MMIO, a
@@ -33,10 +37,12 @@ import { FLAG, ARITH_FLAGS } from '../flags.js';
 import { imulS32, mulFlags, shift, inc, dec } from '../exec/alu.js';
 import { PRE_FNS, PRE_TEMPLATES, type PreFn } from '../exec/pre-fast.js';
 
-/** A compiled block: runs from entry EIP `e0`; `g0` is `cpu.dcGen` at entry. */
-export type BlockFn = (c: Cpu, e0: number, g0: number) => void;
+/** A compiled block: runs from entry EIP `e0`; `g0` is `cpu.dcGen` at entry; the slice ends at icount `stop`. */
+export type BlockFn = (c: Cpu, e0: number, g0: number, stop: number) => void;
 
 export const BLOCK_MAX = 48;
+/** How far past a JMP the block goes on looking for its target (bytes). */
+const JMP_REACH = 128;
 
 const nameOf = new Map<PreFn, string>();
 /** Handlers that touch only registers (no fault, no event, no memory write). */
@@ -64,6 +70,15 @@ function eaText(c: Cpu, s: number): string {
   return c.dcMask[s] === -1 ? `((${sum}) | 0)` : `((${sum}) & 65535)`;
 }
 
+interface Insn {
+  name: string;
+  body: string;
+  rel: number;
+  next: number;
+  /** Branch target relative to the block's start (JMP/Jcc), else -1. */
+  target: number;
+}
+
 /**
  * Compiles the block starting at mem offset `off` (slot `s`, already filled).
  * Returns null when its first instruction has no template. `decode(off, s)`
@@ -73,57 +88,86 @@ export function compileBlock(c: Cpu, off: number, mask: number, decode: (off: nu
   if (nameOf.size === 0) for (const [name, f] of Object.entries(PRE_FNS)) nameOf.set(f, name);
   const pageEnd = off - (off & 0xfff) + 0x1000;
   const tags = c.dcTag;
-  const src: string[] = ['const ic = c.icount;'];
+  // 1. The instructions, in address order.
+  const ins: Insn[] = [];
   let rel = 0;
-  let n = 0;
-  let p = off;
-  let ended = false;
-  while (n < BLOCK_MAX && p < pageEnd) {
+  let reach = 0; // the block goes on at least to here (a JMP's forward target)
+  while (ins.length < BLOCK_MAX && off + rel < pageEnd) {
+    const p = off + rel;
     const s = p & mask;
     if (tags[s] !== p && !decode(p, s)) break;
     const name = nameOf.get(c.dcFn[s]!);
     const len = c.dcLen[s]!;
     if (name === undefined || len === 0) break;
-    const t = PRE_TEMPLATES[name]!;
     const next = rel + len;
-    const body = t
+    const body = PRE_TEMPLATES[name]!
       .replace(/\$EA/g, () => eaText(c, s))
       .replace(/\$M/g, String(c.dcM[s]!))
       .replace(/\$R/g, String(c.dcR[s]!))
       .replace(/\$I/g, `(${c.dcImm[s]!})`)
       .replace(/\$S/g, String(c.dcSeg[s]!))
-      .replace(/\$L/g, `i${n}`);
-    if (isCond(name)) {
-      // A conditional branch leaves the block when taken; not taken, the block goes on.
-      src.push(`c.icount = ic + ${n}; c.instrEip = (e0 + ${rel}) | 0; c.eip = (e0 + ${next}) | 0;`);
-      src.push(`i${n}: { ${body} }`);
-      src.push(`if (c.eip !== ((e0 + ${next}) | 0)) { c.icount = ic + ${n + 1}; return; }`);
-    } else if (isControl(name)) {
-      src.push(`c.icount = ic + ${n}; c.instrEip = (e0 + ${rel}) | 0; c.eip = (e0 + ${next}) | 0;`);
-      src.push(`i${n}: { ${body} }`);
-      src.push(`c.icount = ic + ${n + 1};`);
-      n++;
-      ended = true;
+      .replace(/\$L/g, `i${ins.length}`);
+    const target = /^j[a-z]+_Jd$/.test(name) ? next + c.dcImm[s]! : -1;
+    ins.push({ name, body, rel, next, target });
+    rel = next;
+    if (name === 'call_Jd' || name === 'ret_near32') break;
+    if (name === 'jmp_Jd') {
+      // Go on past a short forward JMP (its target may be in the block); stop at any other.
+      if (target > next && target - next <= JMP_REACH) reach = Math.max(reach, target);
+      else if (rel >= reach) break;
+    }
+  }
+  if (ins.length === 0) return null;
+  // 2. Branches inside the block: forward to an instruction of it, or back to its start.
+  const indexAt = new Map<number, number>();
+  ins.forEach((x, i) => indexAt.set(x.rel, i));
+  const inner = ins.map((x, i) => (x.target >= 0 && (x.target === 0 || (indexAt.get(x.target) ?? -1) > i) ? indexAt.get(x.target)! : -1));
+  // Drop what follows the last instruction that can run (after a JMP out, unless a forward jump lands there).
+  let last = ins.length - 1;
+  for (let i = 0; i < ins.length; i++) {
+    const x = ins[i]!;
+    const ends = x.name === 'call_Jd' || x.name === 'ret_near32' || (x.name === 'jmp_Jd' && inner[i]! < 0) || (x.name === 'jmp_Jd' && inner[i] === 0);
+    if (ends && !inner.some((j, k) => k < i && j > i)) {
+      last = i;
       break;
     }
-    if (isCond(name)) {
-      // (a branch touches no memory: no event can be pending)
-    } else if (regOnly(name)) {
-      src.push(`i${n}: { ${body} }`);
-    } else {
-      src.push(`c.icount = ic + ${n}; c.instrEip = (e0 + ${rel}) | 0;`);
-      src.push(`i${n}: { ${body} }`);
-      src.push(`if (c.eventsPending || c.dcGen !== g0) { c.icount = ic + ${n + 1}; c.eip = (e0 + ${next}) | 0; return; }`);
-    }
-    n++;
-    rel = next;
-    p = off + rel;
   }
-  if (n === 0) return null;
-  if (!ended) src.push(`c.icount = ic + ${n}; c.eip = (e0 + ${rel}) | 0;`);
+  ins.length = last + 1;
+  inner.length = last + 1;
+  const n = ins.length;
+  const loops = inner.includes(0);
+  const targets = [...new Set(inner.filter((j) => j > 0))].sort((a, b) => b - a);
+  // 3. The function text.
+  const src: string[] = [loops ? 'let ic = c.icount;\ntop: for (;;) {' : 'let ic = c.icount;'];
+  for (const j of targets) src.push(`t${j}: {`);
+  for (let i = 0; i < n; i++) {
+    if (targets.includes(i)) src.push('}');
+    const x = ins[i]!;
+    const { name, body, rel: r, next } = x;
+    const j = inner[i]!;
+    // Where control goes when the branch is taken.
+    const taken = j < 0 ? `c.icount = ic + ${i + 1}; return;` : j === 0 ? `c.icount = ic + ${i + 1}; if (stop - c.icount < ${n}) return; ic = c.icount; continue top;` : `ic += ${i + 1 - j}; break t${j};`;
+    if (isControl(name)) {
+      src.push(`c.icount = ic + ${i}; c.instrEip = (e0 + ${r}) | 0; c.eip = (e0 + ${next}) | 0;`);
+      src.push(`i${i}: { ${body} }`);
+      if (isCond(name)) src.push(`if (c.eip !== ((e0 + ${next}) | 0)) { ${taken} }`);
+      else if (name === 'jmp_Jd') src.push(taken);
+      else src.push(`c.icount = ic + ${i + 1}; return;`);
+    } else if (regOnly(name)) {
+      src.push(`i${i}: { ${body} }`);
+    } else {
+      src.push(`c.icount = ic + ${i}; c.instrEip = (e0 + ${r}) | 0;`);
+      src.push(`i${i}: { ${body} }`);
+      src.push(`if (c.eventsPending || c.dcGen !== g0) { c.icount = ic + ${i + 1}; c.eip = (e0 + ${next}) | 0; return; }`);
+    }
+  }
+  const lastIns = ins[n - 1]!;
+  const fallsOff = !(lastIns.name === 'call_Jd' || lastIns.name === 'ret_near32' || lastIns.name === 'jmp_Jd');
+  if (fallsOff) src.push(`c.icount = ic + ${n}; c.eip = (e0 + ${lastIns.next}) | 0; return;`);
+  if (loops) src.push('}');
   const names = Object.keys(CONSTS);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const factory = new Function(...names, 'imulS32', 'mulFlags', 'shift', 'inc', 'dec', `return function block(c, e0, g0) {\n${src.join('\n')}\n};`) as (...a: unknown[]) => BlockFn;
+  const factory = new Function(...names, 'imulS32', 'mulFlags', 'shift', 'inc', 'dec', `return function block(c, e0, g0, stop) {\n${src.join('\n')}\n};`) as (...a: unknown[]) => BlockFn;
   const fn = factory(...names.map((k) => CONSTS[k as keyof typeof CONSTS]), imulS32, mulFlags, shift, inc, dec);
   return { fn, count: n };
 }

@@ -61,6 +61,28 @@ for (const bits of [32, 16] as const) {
 /** Little 32-bit assembler helpers for the hand-written guests below. */
 const le32 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
 
+test('compiled blocks: branches inside a block and loops back to its start stop at every icount exactly', () => {
+  // 10000: mov ecx,60 / L: test cl,1 / jz E / add eax,ecx / jmp J / E: sub ebx,ecx / J: mov [12000],eax / dec ecx / jnz L / hlt
+  const code = [0xb9, ...le32(60), 0xf6, 0xc1, 0x01, 0x74, 0x04, 0x01, 0xc8, 0xeb, 0x02, 0x29, 0xcb, 0x89, 0x05, ...le32(CODE + 0x2000), 0x49, 0x75, 0xec, 0xf4];
+  const a = protectedMode(new Uint8Array(code));
+  const b = protectedMode(new Uint8Array(code));
+  a.cpu.blockThreshold = 1; // compile at the first execution
+  b.cpu.blockThreshold = 0; // never
+  const r = rng(5);
+  let steps = 0;
+  while (!b.cpu.halted && steps++ < 2000) {
+    const stop = b.cpu.icount + 1 + ((r() * 9) | 0);
+    a.cpu.run(stop);
+    b.cpu.run(stop);
+    assert.equal(a.cpu.icount, b.cpu.icount);
+    assert.equal(fingerprint(a), fingerprint(b), `state at icount ${b.cpu.icount}`);
+  }
+  assert.equal(a.cpu.halted, true);
+  assert.equal(a.cpu.reg32[0], 30 * 30); // the odd counts 59..1
+  assert.equal(a.cpu.reg32[3], -(30 * 31)); // the even counts 60..2
+  assert.ok(a.cpu.dcBlk.some((f) => f !== null), 'blocks were compiled');
+});
+
 test('decode cache: a loop that patches its own immediate sees the new value at once', () => {
   // 10000: mov ecx,3 / 10005: mov eax,0x11111111 / add ebx,eax / mov dword [10006],0x22222222 / dec ecx / jnz 10005 / hlt
   const code = [0xb9, ...le32(3), 0xb8, ...le32(0x11111111), 0x01, 0xc3, 0xc7, 0x05, ...le32(CODE + 6), ...le32(0x22222222), 0x49];

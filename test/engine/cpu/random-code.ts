@@ -1,8 +1,9 @@
 /**
  * Random instruction streams for differential CPU tests: mostly the integer
  * families the decode cache pre-decodes (ALU, MOV, TEST, LEA, group 1/2/3,
- * MOVZX/MOVSX, IMUL, Jcc, PUSH/POP/INC/DEC), with prefixes and every ModRM/SIB
- * form, and register values that point into the code so stores patch it.
+ * MOVZX/MOVSX, IMUL, Jcc, JMP, PUSH/POP/INC/DEC, small counted loops), with
+ * prefixes and every ModRM/SIB form, and register values that point into the
+ * code so stores patch it.
  */
 import { protectedMode, realMode, type TestMachine } from './helpers.js';
 
@@ -72,9 +73,15 @@ export function randomCode(r: () => number, n: number, bits: 16 | 32): Uint8Arra
       imm(4);
     } else if (k < 0.85) {
       out.push(pick([0x40, 0x43, 0x48, 0x4e, 0x50, 0x53, 0x58, 0x5b, 0x90, 0xf8, 0xf9, 0xfc]));
-    } else if (k < 0.93) {
+    } else if (k < 0.91) {
       // short forward branches keep the stream mostly straight-line
       out.push(0x70 + ((r() * 16) | 0), (r() * 12) | 0);
+    } else if (k < 0.92) {
+      out.push(0xeb, (r() * 12) | 0);
+    } else if (k < 0.93) {
+      // a small counted loop: mov ecx,n / L: inc/add reg / dec ecx / jnz L (blocks loop inside themselves)
+      const body = [pick([0x40, 0x42, 0x43, 0x46]), ...(r() < 0.5 ? [0x01, pick([0xc0, 0xc2, 0xc3, 0xc6, 0xc7])] : [])];
+      out.push(0xb9, 1 + ((r() * 9) | 0), 0, 0, 0, ...body, 0x49, 0x75, (-(body.length + 3)) & 0xff);
     } else {
       out.push(0x0f, 0x80 + ((r() * 16) | 0), (r() * 12) | 0, 0, 0, 0);
     }
