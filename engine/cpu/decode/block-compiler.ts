@@ -70,6 +70,13 @@ function eaText(c: Cpu, s: number): string {
   return c.dcMask[s] === -1 ? `((${sum}) | 0)` : `((${sum}) & 65535)`;
 }
 
+/** The condition of a Jcc template (`if (COND) { ...jump... }`), or null if it has another shape. */
+function condOf(name: string): string | null {
+  const t = PRE_TEMPLATES[name]!;
+  const tail = ') {   const t = (c.eip + $I) | 0;   if (t >>> 0 > c.csFetchHi) c.jumpFault();   c.eip = t; }';
+  return t.startsWith('if (') && t.endsWith(tail) ? t.slice(4, t.length - tail.length) : null;
+}
+
 interface Insn {
   name: string;
   body: string;
@@ -145,6 +152,22 @@ export function compileBlock(c: Cpu, off: number, mask: number, decode: (off: nu
     const x = ins[i]!;
     const { name, body, rel: r, next } = x;
     const j = inner[i]!;
+    const cond = name === 'jmp_Jd' ? 'true' : isCond(name) ? condOf(name) : null;
+    if (cond !== null) {
+      // A branch with its target known: only the taken path does anything. A
+      // target inside the page is inside the CS limit (a page is cached only
+      // when all of it is), so only one outside it is checked.
+      let taken: string;
+      if (j > 0) taken = `ic += ${i + 1 - j}; break t${j};`;
+      else if (j === 0) taken = `if (stop - (ic + ${i + 1}) < ${n}) { c.icount = ic + ${i + 1}; c.eip = e0; return; } ic += ${i + 1}; continue top;`;
+      else {
+        const po = (off & 0xfff) + x.target;
+        const check = po >= 0 && po < 0x1000 ? '' : `if (t >>> 0 > c.csFetchHi) { c.icount = ic + ${i}; c.instrEip = (e0 + ${r}) | 0; c.eip = (e0 + ${next}) | 0; c.jumpFault(); } `;
+        taken = `const t = (e0 + ${x.target}) | 0; ${check}c.icount = ic + ${i + 1}; c.eip = t; return;`;
+      }
+      src.push(cond === 'true' ? `{ ${taken} }` : `if (${cond}) { ${taken} }`);
+      continue;
+    }
     // Where control goes when the branch is taken.
     const taken = j < 0 ? `c.icount = ic + ${i + 1}; return;` : j === 0 ? `c.icount = ic + ${i + 1}; if (stop - c.icount < ${n}) return; ic = c.icount; continue top;` : `ic += ${i + 1 - j}; break t${j};`;
     if (isControl(name)) {
