@@ -109,6 +109,9 @@ export class Cpu implements CpuCore {
   readonly segLo = new Float64Array(6);
   readonly segHiR = new Float64Array(6);
   readonly segHiW = new Float64Array(6);
+  /** 1 where segLo is 0 and segHiR/W is 0xFFFFFFFF (flat 4 GiB): only the top of the offset space faults. */
+  readonly segFlatR = new Uint8Array(6);
+  readonly segFlatW = new Uint8Array(6);
   csFetchHi = 0xffff;
   csBase = 0;
   code32 = false;
@@ -521,6 +524,8 @@ export class Cpu implements CpuCore {
         this.segHiW[seg] = code || (attr & 2) === 0 ? -1 : hi;
       }
     }
+    this.segFlatR[seg] = this.segLo[seg] === 0 && this.segHiR[seg] === 0xffffffff ? 1 : 0;
+    this.segFlatW[seg] = this.segLo[seg] === 0 && this.segHiW[seg] === 0xffffffff ? 1 : 0;
     if (seg === SEG.CS) {
       this.csBase = this.segBase[SEG.CS]!;
       this.csFetchHi = limit;
@@ -974,18 +979,18 @@ export class Cpu implements CpuCore {
   /** Linear address of seg:off after the limit/type check for a read of `size` bytes. */
   linR(seg: number, off: number, size: number): number {
     const o = off >>> 0;
-    if (o < this.segLo[seg]! || o + size - 1 > this.segHiR[seg]!) this.segFault(seg);
+    if (this.segFlatR[seg] === 1 ? o > 0x100000000 - size : o < this.segLo[seg]! || o + size - 1 > this.segHiR[seg]!) this.segFault(seg);
     return (this.segBase[seg]! + off) | 0;
   }
   linW(seg: number, off: number, size: number): number {
     const o = off >>> 0;
-    if (o < this.segLo[seg]! || o + size - 1 > this.segHiW[seg]!) this.segFault(seg);
+    if (this.segFlatW[seg] === 1 ? o > 0x100000000 - size : o < this.segLo[seg]! || o + size - 1 > this.segHiW[seg]!) this.segFault(seg);
     return (this.segBase[seg]! + off) | 0;
   }
 
   rd8(seg: number, off: number): number {
     const o = off >>> 0;
-    if (o < this.segLo[seg]! || o > this.segHiR[seg]!) this.segFault(seg);
+    if (this.segFlatR[seg] !== 1 && (o < this.segLo[seg]! || o > this.segHiR[seg]!)) this.segFault(seg);
     const lin = (this.segBase[seg]! + off) | 0;
     const e = this.tlbR[lin >>> 12]!;
     if ((e & this.tlbNeed) === this.tlbNeed) return this.mem[(e & ~3) * 1024 + (lin & 0xfff)]!;
@@ -993,17 +998,17 @@ export class Cpu implements CpuCore {
   }
   rd16(seg: number, off: number): number {
     const o = off >>> 0;
-    if (o < this.segLo[seg]! || o + 1 > this.segHiR[seg]!) this.segFault(seg);
+    if (this.segFlatR[seg] === 1 ? o > 0xfffffffe : o < this.segLo[seg]! || o + 1 > this.segHiR[seg]!) this.segFault(seg);
     return this.readLin16((this.segBase[seg]! + off) | 0);
   }
   rd32(seg: number, off: number): number {
     const o = off >>> 0;
-    if (o < this.segLo[seg]! || o + 3 > this.segHiR[seg]!) this.segFault(seg);
+    if (this.segFlatR[seg] === 1 ? o > 0xfffffffc : o < this.segLo[seg]! || o + 3 > this.segHiR[seg]!) this.segFault(seg);
     return this.readLin32((this.segBase[seg]! + off) | 0);
   }
   wr8(seg: number, off: number, v: number): void {
     const o = off >>> 0;
-    if (o < this.segLo[seg]! || o > this.segHiW[seg]!) this.segFault(seg);
+    if (this.segFlatW[seg] !== 1 && (o < this.segLo[seg]! || o > this.segHiW[seg]!)) this.segFault(seg);
     const lin = (this.segBase[seg]! + off) | 0;
     const e = this.tlbW[lin >>> 12]!;
     if ((e & this.tlbNeed) === this.tlbNeed) {
@@ -1014,12 +1019,12 @@ export class Cpu implements CpuCore {
   }
   wr16(seg: number, off: number, v: number): void {
     const o = off >>> 0;
-    if (o < this.segLo[seg]! || o + 1 > this.segHiW[seg]!) this.segFault(seg);
+    if (this.segFlatW[seg] === 1 ? o > 0xfffffffe : o < this.segLo[seg]! || o + 1 > this.segHiW[seg]!) this.segFault(seg);
     this.writeLin16((this.segBase[seg]! + off) | 0, v);
   }
   wr32(seg: number, off: number, v: number): void {
     const o = off >>> 0;
-    if (o < this.segLo[seg]! || o + 3 > this.segHiW[seg]!) this.segFault(seg);
+    if (this.segFlatW[seg] === 1 ? o > 0xfffffffc : o < this.segLo[seg]! || o + 3 > this.segHiW[seg]!) this.segFault(seg);
     this.writeLin32((this.segBase[seg]! + off) | 0, v);
   }
 

@@ -383,3 +383,28 @@ test('I/O breakpoint (CR4.DE, DR7 R/W=10) traps after the OUT', { skip }, () => 
   assert.equal(t.cpu.reg32[3], 0, 'trap taken before the next instruction');
   assert.equal(t.m.memory.read8(t.cpu.reg32[6]!), 0xbb, 'saved EIP is the instruction after OUT');
 });
+
+test('segment limits: a flat 4 GiB segment faults only where an access would wrap past 0xFFFFFFFF', () => {
+  const cases: [string, number[], boolean][] = [
+    ['dword read at FFFFFFFD', [0xa1, 0xfd, 0xff, 0xff, 0xff], true],
+    ['dword read at FFFFFFFC', [0xa1, 0xfc, 0xff, 0xff, 0xff], false],
+    ['word read at FFFFFFFF', [0x66, 0xa1, 0xff, 0xff, 0xff, 0xff], true],
+    ['word read at FFFFFFFE', [0x66, 0xa1, 0xfe, 0xff, 0xff, 0xff], false],
+    ['byte read at FFFFFFFF', [0xa0, 0xff, 0xff, 0xff, 0xff], false],
+    ['dword write at FFFFFFFE', [0x89, 0x05, 0xfe, 0xff, 0xff, 0xff], true],
+    ['dword add to FFFFFFFD', [0x01, 0x05, 0xfd, 0xff, 0xff, 0xff], true],
+    ['dword read through a 1 MiB segment at 0FFFFD', [0x26, 0xa1, 0xfd, 0xff, 0x0f, 0x00], true],
+    ['dword read through a 1 MiB segment at 0FFFFC', [0x26, 0xa1, 0xfc, 0xff, 0x0f, 0x00], false],
+  ];
+  for (const [what, insn, faults] of cases) {
+    const t = protectedMode(new Uint8Array([...insn, 0xf4]));
+    t.m.memory.write32(GDT + 6 * 8, descriptor(0, 0xfffff, 0x92, 0x4)[0]); // byte-granular 1 MiB data segment
+    t.m.memory.write32(GDT + 6 * 8 + 4, descriptor(0, 0xfffff, 0x92, 0x4)[1]);
+    t.cpu.loadSegment(SEG.ES, 0x30);
+    setGate(t, EXC.GP, 0x10800);
+    t.m.memory.writeBytes(0x10800, new Uint8Array([0xf4]));
+    runToHlt(t, 100);
+    assert.equal(t.cpu.lastException === EXC.GP, faults, what);
+    assert.equal(t.cpu.eip, faults ? 0x10801 : 0x10000 + insn.length + 1, what);
+  }
+});
