@@ -251,7 +251,7 @@ export class Cpu implements CpuCore {
   readonly dcHits = new Uint16Array(DC_SLOTS);
   /** Inside run() or step(): writes to code pages are the guest's own. */
   private executing = false;
-  /** Bumped whenever decoded code is dropped: a running block stops after a store that moved it. */
+  /** Bumped whenever decoded code is dropped (which also raises eventsPending: a running block stops after the store). */
   dcGen = 0;
   /**
    * Executions of an instruction after which the block starting there is
@@ -1818,7 +1818,7 @@ export class Cpu implements CpuCore {
         const b = blk[s]!;
         if (b !== null) {
           if (stop - this.icount >= blen[s]!) {
-            b(this, eip, this.dcGen, stop);
+            b(this, eip, stop);
             continue;
           }
         } else if (++hits[s] === this.blockThreshold && this.blockThreshold !== 0) this.compileAt(s);
@@ -1890,6 +1890,7 @@ export class Cpu implements CpuCore {
       }
     }
     this.dcGen++;
+    this.eventsPending = true;
     this.memory.codePages[page] = 0;
     // Only the guest's own stores count towards "code and data share this page"
     // (restores and seeks rewrite code pages too, as often as the user seeks).
@@ -1910,6 +1911,7 @@ export class Cpu implements CpuCore {
     this.dcTag32.fill(-1);
     this.dcBlk.fill(null);
     this.dcGen++;
+    this.eventsPending = true;
     this.memory.codePages.fill(0);
     this.dcNoCache.fill(0);
     this.dcWrites.fill(0);

@@ -25,8 +25,8 @@
  *  - before an instruction that touches memory, `icount` and `instrEip` are
  *    stored (a fault restarts it with the right count; a device sees the
  *    right time); after it, a pending event (an interrupt raised by MMIO, a
- *    data breakpoint) or a write to a page holding decoded code (`dcGen`
- *    moved) ends the block with EIP at the next instruction;
+ *    data breakpoint, or a write that dropped decoded code, which raises
+ *    `eventsPending` too) ends the block with EIP at the next instruction;
  *  - instructions that touch only registers cannot fault or raise events, so
  *    they carry no bookkeeping;
  *  - EIP is relative to the block's entry EIP (the same physical code may be
@@ -37,8 +37,8 @@ import { FLAG, ARITH_FLAGS } from '../flags.js';
 import { imulS32, mulFlags, shift, inc, dec } from '../exec/alu.js';
 import { PRE_FNS, PRE_TEMPLATES, type PreFn } from '../exec/pre-fast.js';
 
-/** A compiled block: runs from entry EIP `e0`; `g0` is `cpu.dcGen` at entry; the slice ends at icount `stop`. */
-export type BlockFn = (c: Cpu, e0: number, g0: number, stop: number) => void;
+/** A compiled block: runs from entry EIP `e0`; the slice ends at icount `stop`. */
+export type BlockFn = (c: Cpu, e0: number, stop: number) => void;
 
 export const BLOCK_MAX = 48;
 /** How far past a JMP the block goes on looking for its target (bytes). */
@@ -181,7 +181,7 @@ export function compileBlock(c: Cpu, off: number, mask: number, decode: (off: nu
     } else {
       src.push(`c.icount = ic + ${i}; c.instrEip = (e0 + ${r}) | 0;`);
       src.push(`i${i}: { ${body} }`);
-      src.push(`if (c.eventsPending || c.dcGen !== g0) { c.icount = ic + ${i + 1}; c.eip = (e0 + ${next}) | 0; return; }`);
+      src.push(`if (c.eventsPending) { c.icount = ic + ${i + 1}; c.eip = (e0 + ${next}) | 0; return; }`);
     }
   }
   const lastIns = ins[n - 1]!;
@@ -190,7 +190,7 @@ export function compileBlock(c: Cpu, off: number, mask: number, decode: (off: nu
   if (loops) src.push('}');
   const names = Object.keys(CONSTS);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const factory = new Function(...names, 'imulS32', 'mulFlags', 'shift', 'inc', 'dec', `return function block(c, e0, g0, stop) {\n${src.join('\n')}\n};`) as (...a: unknown[]) => BlockFn;
+  const factory = new Function(...names, 'imulS32', 'mulFlags', 'shift', 'inc', 'dec', `return function block(c, e0, stop) {\n${src.join('\n')}\n};`) as (...a: unknown[]) => BlockFn;
   const fn = factory(...names.map((k) => CONSTS[k as keyof typeof CONSTS]), imulS32, mulFlags, shift, inc, dec);
   return { fn, count: n };
 }
