@@ -227,8 +227,14 @@ export class Cpu implements CpuCore {
   dcTag = this.dcTag16;
   /** The slot's handler (a megamorphic call through this table measured faster than a switch of direct calls). */
   readonly dcFn: PreFn[] = new Array<PreFn>(DC_SLOTS).fill(legacyExec);
-  /** Instruction length (0: the slot runs the byte-fetching path from EIP). */
-  readonly dcLen = new Uint8Array(DC_SLOTS);
+  /**
+   * Per slot, in one word (the single-instruction path reads one array, not
+   * three): bits 0-7 the instruction length (0: the slot runs the
+   * byte-fetching path from EIP), 8-23 executions on the single-instruction
+   * path (a block is compiled at blockThreshold), 24-31 the length of the
+   * slot's compiled block (0: none).
+   */
+  readonly dcInfo = new Int32Array(DC_SLOTS);
   /** ModRM.reg operand, as an index into reg32/reg16/reg8 for the operand size. */
   readonly dcR = new Uint8Array(DC_SLOTS);
   /** ModRM.rm register operand (or the opcode's fixed register), likewise. */
@@ -245,10 +251,6 @@ export class Cpu implements CpuCore {
   decodeCacheEnabled = true;
   /** Compiled blocks (decode/block-compiler.ts) by the slot of their first instruction. */
   readonly dcBlk: (BlockFn | null)[] = new Array<BlockFn | null>(DC_SLOTS).fill(null);
-  /** Instructions in the slot's block. */
-  readonly dcBlkLen = new Uint8Array(DC_SLOTS);
-  /** Executions of the slot's instruction on the single-instruction path (compiles at blockThreshold). */
-  readonly dcHits = new Uint16Array(DC_SLOTS);
   /** Inside run() or step(): writes to code pages are the guest's own. */
   private executing = false;
   /** Bumped whenever decoded code is dropped (which also raises eventsPending: a running block stops after the store). */
@@ -1739,7 +1741,7 @@ export class Cpu implements CpuCore {
     const tf = this.flags & FLAG.TF;
     const s = this.slotAt(eip);
     if (s >= 0) {
-      this.eip = (eip + this.dcLen[s]!) | 0;
+      this.eip = (eip + (this.dcInfo[s]! & 0xff)) | 0;
       this.dcFn[s]!(this, s);
     } else {
       const op = this.fetch8();
@@ -1794,10 +1796,8 @@ export class Cpu implements CpuCore {
   private runFast(stop: number): boolean {
     const ops = this.ops;
     const fns = this.dcFn;
-    const len = this.dcLen;
+    const infos = this.dcInfo;
     const blk = this.dcBlk;
-    const blen = this.dcBlkLen;
-    const hits = this.dcHits;
     while (this.icount < stop) {
       if (this.eventsPending) {
         if (this.stopRequested) return true;
@@ -1815,14 +1815,17 @@ export class Cpu implements CpuCore {
       this.instrEip = eip;
       const s = this.slotAt(eip);
       if (s >= 0) {
-        const b = blk[s]!;
-        if (b !== null) {
-          if (stop - this.icount >= blen[s]!) {
-            b(this, eip, stop);
+        const info = infos[s]!;
+        if (info >>> 24 !== 0) {
+          if (stop - this.icount >= info >>> 24) {
+            blk[s]!(this, eip, stop);
             continue;
           }
-        } else if (++hits[s] === this.blockThreshold && this.blockThreshold !== 0) this.compileAt(s);
-        this.eip = (eip + len[s]!) | 0;
+        } else if ((info & 0xffff00) !== 0xffff00) {
+          infos[s] = info + 0x100;
+          if (((info >>> 8) & 0xffff) + 1 === this.blockThreshold) this.compileAt(s);
+        }
+        this.eip = (eip + (info & 0xff)) | 0;
         fns[s]!(this, s);
         this.icount++;
         continue;
@@ -1875,7 +1878,7 @@ export class Cpu implements CpuCore {
     const r = compileBlock(this, this.dcTag[s]!, DC_MASK, (o, slot) => this.decodeSlot(o, slot));
     if (r === null) return;
     this.dcBlk[s] = r.fn;
-    this.dcBlkLen[s] = r.count;
+    this.dcInfo[s] = (this.dcInfo[s]! & 0xffffff) | (r.count << 24);
   }
 
   /** A write hit a RAM page holding decoded instructions: drop them (self-modifying code). */
@@ -1886,6 +1889,7 @@ export class Cpu implements CpuCore {
         if (tag[base + k]! >>> 12 === page) {
           tag[base + k] = -1;
           this.dcBlk[base + k] = null;
+          this.dcInfo[base + k] = 0;
         }
       }
     }
@@ -1910,6 +1914,7 @@ export class Cpu implements CpuCore {
     this.dcTag16.fill(-1);
     this.dcTag32.fill(-1);
     this.dcBlk.fill(null);
+    this.dcInfo.fill(0);
     this.dcGen++;
     this.eventsPending = true;
     this.memory.codePages.fill(0);

@@ -104,7 +104,7 @@ export function compileBlock(c: Cpu, off: number, mask: number, decode: (off: nu
     const s = p & mask;
     if (tags[s] !== p && !decode(p, s)) break;
     const name = nameOf.get(c.dcFn[s]!);
-    const len = c.dcLen[s]!;
+    const len = c.dcInfo[s]! & 0xff;
     if (name === undefined || len === 0) break;
     const next = rel + len;
     const body = PRE_TEMPLATES[name]!

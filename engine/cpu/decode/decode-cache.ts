@@ -412,23 +412,21 @@ function readImm(c: Cpu, s: number, p: number, ik: number, pageEnd: number): num
 function fill(c: Cpu, off: number, s: number, fn: PreFn, len: number): boolean {
   if (len > 15) return fillLegacy(c, off, s);
   c.dcFn[s] = fn;
-  c.dcLen[s] = len;
-  setTag(c, off, s);
+  setTag(c, off, s, len);
   return true;
 }
 
 /** Claims slot s for the current default size (and drops the other size's claim on it). */
-function setTag(c: Cpu, off: number, s: number): void {
+function setTag(c: Cpu, off: number, s: number, len: number): void {
   c.dcTag[s] = off;
   c.dcBlk[s] = null;
-  c.dcHits[s] = 0;
+  c.dcInfo[s] = len;
   (c.code32 ? c.dcTag16 : c.dcTag32)[s] = -1;
 }
 
 function fillLegacy(c: Cpu, off: number, s: number): boolean {
   c.dcFn[s] = legacyExec;
-  c.dcLen[s] = 0;
-  setTag(c, off, s);
+  setTag(c, off, s, 0);
   return true;
 }
 
