@@ -247,6 +247,8 @@ export class Cpu implements CpuCore {
   readonly dcMask = new Int32Array(DC_SLOTS);
   readonly dcSeg = new Uint8Array(DC_SLOTS);
   readonly dcImm = new Int32Array(DC_SLOTS);
+  /** dcR (bits 0-4), dcM (5-9), dcSeg (10-12), dcBase (13-16), dcIdx (17-20), dcScale (21-22), dcMask = 0xFFFF (23) in one word, as the handlers read them. */
+  readonly dcOps = new Int32Array(DC_SLOTS);
   /** Off: every instruction is decoded from its bytes each time (tests compare the two paths). */
   decodeCacheEnabled = true;
   /** Compiled blocks (decode/block-compiler.ts) by the slot of their first instruction. */

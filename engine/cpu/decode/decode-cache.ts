@@ -412,6 +412,7 @@ function readImm(c: Cpu, s: number, p: number, ik: number, pageEnd: number): num
 function fill(c: Cpu, off: number, s: number, fn: PreFn, len: number): boolean {
   if (len > 15) return fillLegacy(c, off, s);
   c.dcFn[s] = fn;
+  c.dcOps[s] = c.dcR[s]! | (c.dcM[s]! << 5) | (c.dcSeg[s]! << 10) | (c.dcBase[s]! << 13) | (c.dcIdx[s]! << 17) | (c.dcScale[s]! << 21) | (c.dcMask[s] === 0xffff ? 0x800000 : 0);
   setTag(c, off, s, len);
   return true;
 }
