@@ -77,6 +77,14 @@ function condOf(name: string): string | null {
   return t.startsWith('if (') && t.endsWith(tail) ? t.slice(4, t.length - tail.length) : null;
 }
 
+/** A template split at its placeholders (odd indices), once per handler. */
+const templateParts = new Map<string, string[]>();
+function partsOf(name: string): string[] {
+  let p = templateParts.get(name);
+  if (p === undefined) templateParts.set(name, (p = PRE_TEMPLATES[name]!.split(/(\$EA|\$M|\$R|\$I|\$S|\$L)/)));
+  return p;
+}
+
 interface Insn {
   name: string;
   body: string;
@@ -107,13 +115,14 @@ export function compileBlock(c: Cpu, off: number, mask: number, decode: (off: nu
     const len = c.dcInfo[s]! & 0xff;
     if (name === undefined || len === 0) break;
     const next = rel + len;
-    const body = PRE_TEMPLATES[name]!
-      .replace(/\$EA/g, () => eaText(c, s))
-      .replace(/\$M/g, String(c.dcM[s]!))
-      .replace(/\$R/g, String(c.dcR[s]!))
-      .replace(/\$I/g, `(${c.dcImm[s]!})`)
-      .replace(/\$S/g, String(c.dcSeg[s]!))
-      .replace(/\$L/g, `i${ins.length}`);
+    const parts = partsOf(name);
+    let body = parts[0]!;
+    for (let k = 1; k < parts.length; k += 2) {
+      const ph = parts[k]!;
+      body +=
+        (ph === '$EA' ? eaText(c, s) : ph === '$M' ? String(c.dcM[s]!) : ph === '$R' ? String(c.dcR[s]!) : ph === '$I' ? `(${c.dcImm[s]!})` : ph === '$S' ? String(c.dcSeg[s]!) : `i${ins.length}`) +
+        parts[k + 1]!;
+    }
     const target = /^j[a-z]+_Jd$/.test(name) ? next + c.dcImm[s]! : -1;
     ins.push({ name, body, rel, next, target });
     rel = next;
