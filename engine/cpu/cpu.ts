@@ -261,7 +261,9 @@ export class Cpu implements CpuCore {
    * Executions of an instruction after which the block starting there is
    * compiled; 0 = never. High on purpose: a new block runs in V8's bytecode
    * interpreter until V8 optimizes it, so only code that stays hot gains (the
-   * Linux boot: 64 -> 65 s, 4000 -> 51 s, 30000 -> 44 s).
+   * Linux boot: 64 -> 65 s, 4000 -> 51 s, 30000 -> 44 s; rechecked on its
+   * kernel phase: 2000 and 10,000 slower, 100,000 no faster; nor does a lower
+   * threshold in pages that already have a block).
    */
   blockThreshold = 30000;
   /** RAM pages whose instructions are not cached (code and data share them), until dcRetryAt. */
