@@ -255,8 +255,6 @@ export class Cpu implements CpuCore {
   readonly dcBlk: (BlockFn | null)[] = new Array<BlockFn | null>(DC_SLOTS).fill(null);
   /** Inside run() or step(): writes to code pages are the guest's own. */
   private executing = false;
-  /** Bumped whenever decoded code is dropped (which also raises eventsPending: a running block stops after the store). */
-  dcGen = 0;
   /**
    * Executions of an instruction after which the block starting there is
    * compiled; 0 = never. High on purpose: a new block runs in V8's bytecode
@@ -266,7 +264,7 @@ export class Cpu implements CpuCore {
    * threshold in pages that already have a block).
    */
   blockThreshold = 30000;
-  /** RAM pages whose instructions are not cached (code and data share them), until dcRetryAt. */
+  /** RAM pages whose instructions are not cached (code and data share them), until icount dcWriteAt. */
   readonly dcNoCache: Uint8Array;
   /** Per RAM page: writes that dropped its decoded instructions in a row, each soon after the previous. */
   readonly dcWrites: Uint8Array;
@@ -1897,8 +1895,7 @@ export class Cpu implements CpuCore {
         }
       }
     }
-    this.dcGen++;
-    this.eventsPending = true;
+    this.eventsPending = true; // a running block stops after the store that dropped code
     this.memory.codePages[page] = 0;
     // Only the guest's own stores count towards "code and data share this page"
     // (restores and seeks rewrite code pages too, as often as the user seeks).
@@ -1919,7 +1916,6 @@ export class Cpu implements CpuCore {
     this.dcTag32.fill(-1);
     this.dcBlk.fill(null);
     this.dcInfo.fill(0);
-    this.dcGen++;
     this.eventsPending = true;
     this.memory.codePages.fill(0);
     this.dcNoCache.fill(0);

@@ -49,11 +49,9 @@ const nameOf = new Map<PreFn, string>();
 function regOnly(name: string): boolean {
   return (name.endsWith('_reg') && !name.startsWith('push') && !name.startsWith('pop')) || name.startsWith('lea_') || name === 'inc_Rd' || name === 'dec_Rd';
 }
-function isCond(name: string): boolean {
-  return /^j[a-z]+_Jd$/.test(name) && name !== 'jmp_Jd';
-}
-function isControl(name: string): boolean {
-  return /^j[a-z]+_Jd$/.test(name) || name === 'call_Jd' || name === 'ret_near32';
+/** JMP and Jcc with a 32-bit displacement: their target is known when the block is compiled. */
+function isJump(name: string): boolean {
+  return /^j[a-z]+_Jd$/.test(name);
 }
 
 const CONSTS = { CF: FLAG.CF, OF: FLAG.OF, AF: FLAG.AF, LOGIC_LAZY: FLAG.PF | FLAG.ZF | FLAG.SF, ARITH_FLAGS, SS: 2 };
@@ -70,11 +68,12 @@ function eaText(c: Cpu, s: number): string {
   return c.dcMask[s] === -1 ? `((${sum}) | 0)` : `((${sum}) & 65535)`;
 }
 
-/** The condition of a Jcc template (`if (COND) { ...jump... }`), or null if it has another shape. */
-function condOf(name: string): string | null {
+/** The condition of a Jcc template (`if (COND) { ...jump... }`, as gen-pre-fast.py writes them). */
+function condOf(name: string): string {
   const t = PRE_TEMPLATES[name]!;
   const tail = ') {   const t = (c.eip + $I) | 0;   if (t >>> 0 > c.csFetchHi) c.jumpFault();   c.eip = t; }';
-  return t.startsWith('if (') && t.endsWith(tail) ? t.slice(4, t.length - tail.length) : null;
+  if (!t.startsWith('if (') || !t.endsWith(tail)) throw new Error(`block-compiler: template ${name} has an unexpected shape`);
+  return t.slice(4, t.length - tail.length);
 }
 
 /** A template split at its placeholders (odd indices), once per handler. */
@@ -123,7 +122,7 @@ export function compileBlock(c: Cpu, off: number, mask: number, decode: (off: nu
         (ph === '$EA' ? eaText(c, s) : ph === '$M' ? String(c.dcM[s]!) : ph === '$R' ? String(c.dcR[s]!) : ph === '$I' ? `(${c.dcImm[s]!})` : ph === '$S' ? String(c.dcSeg[s]!) : `i${ins.length}`) +
         parts[k + 1]!;
     }
-    const target = /^j[a-z]+_Jd$/.test(name) ? next + c.dcImm[s]! : -1;
+    const target = isJump(name) ? next + c.dcImm[s]! : -1;
     ins.push({ name, body, rel, next, target });
     rel = next;
     if (name === 'call_Jd' || name === 'ret_near32') break;
@@ -142,7 +141,7 @@ export function compileBlock(c: Cpu, off: number, mask: number, decode: (off: nu
   let last = ins.length - 1;
   for (let i = 0; i < ins.length; i++) {
     const x = ins[i]!;
-    const ends = x.name === 'call_Jd' || x.name === 'ret_near32' || (x.name === 'jmp_Jd' && inner[i]! < 0) || (x.name === 'jmp_Jd' && inner[i] === 0);
+    const ends = x.name === 'call_Jd' || x.name === 'ret_near32' || (x.name === 'jmp_Jd' && inner[i]! <= 0);
     if (ends && !inner.some((j, k) => k < i && j > i)) {
       last = i;
       break;
@@ -161,8 +160,8 @@ export function compileBlock(c: Cpu, off: number, mask: number, decode: (off: nu
     const x = ins[i]!;
     const { name, body, rel: r, next } = x;
     const j = inner[i]!;
-    const cond = name === 'jmp_Jd' ? 'true' : isCond(name) ? condOf(name) : null;
-    if (cond !== null) {
+    if (isJump(name)) {
+      const cond = name === 'jmp_Jd' ? 'true' : condOf(name);
       // A branch with its target known: only the taken path does anything. A
       // target inside the page is inside the CS limit (a page is cached only
       // when all of it is), so only one outside it is checked.
@@ -177,14 +176,10 @@ export function compileBlock(c: Cpu, off: number, mask: number, decode: (off: nu
       src.push(cond === 'true' ? `{ ${taken} }` : `if (${cond}) { ${taken} }`);
       continue;
     }
-    // Where control goes when the branch is taken.
-    const taken = j < 0 ? `c.icount = ic + ${i + 1}; return;` : j === 0 ? `c.icount = ic + ${i + 1}; if (stop - c.icount < ${n}) return; ic = c.icount; continue top;` : `ic += ${i + 1 - j}; break t${j};`;
-    if (isControl(name)) {
+    if (name === 'call_Jd' || name === 'ret_near32') {
       src.push(`c.icount = ic + ${i}; c.instrEip = (e0 + ${r}) | 0; c.eip = (e0 + ${next}) | 0;`);
       src.push(`i${i}: { ${body} }`);
-      if (isCond(name)) src.push(`if (c.eip !== ((e0 + ${next}) | 0)) { ${taken} }`);
-      else if (name === 'jmp_Jd') src.push(taken);
-      else src.push(`c.icount = ic + ${i + 1}; return;`);
+      src.push(`c.icount = ic + ${i + 1}; return;`);
     } else if (regOnly(name)) {
       src.push(`i${i}: { ${body} }`);
     } else {
