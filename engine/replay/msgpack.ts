@@ -201,29 +201,25 @@ export class MsgReader {
 
   /** Reads an array header and returns its length (checked against maxItems). */
   readArrayHeader(): number {
-    const start = this.pos;
-    this.need(1);
-    const t = this.buf[this.pos++]!;
-    let n: number;
-    if (t >= 0x90 && t <= 0x9f) n = t & 0x0f;
-    else if (t === 0xdc) { this.need(2); n = this.view.getUint16(this.pos); this.pos += 2; }
-    else if (t === 0xdd) { this.need(4); n = this.view.getUint32(this.pos); this.pos += 4; }
-    else this.fail(`expected an array, found type byte 0x${t.toString(16)}`, start);
-    if (n > this.limits.maxItems) this.fail(`array of ${n} items exceeds the limit of ${this.limits.maxItems}`, start);
-    return n;
+    return this.header(0x90, 0xdc, 'an array', 'items');
   }
 
   /** Reads a map header and returns its entry count (checked against maxItems). */
   readMapHeader(): number {
+    return this.header(0x80, 0xde, 'a map', 'entries');
+  }
+
+  /** An array or map header: fix types fix..fix+15, then 16- and 32-bit counts at t16 and t16 + 1. */
+  private header(fix: number, t16: number, what: string, unit: string): number {
     const start = this.pos;
     this.need(1);
     const t = this.buf[this.pos++]!;
     let n: number;
-    if (t >= 0x80 && t <= 0x8f) n = t & 0x0f;
-    else if (t === 0xde) { this.need(2); n = this.view.getUint16(this.pos); this.pos += 2; }
-    else if (t === 0xdf) { this.need(4); n = this.view.getUint32(this.pos); this.pos += 4; }
-    else this.fail(`expected a map, found type byte 0x${t.toString(16)}`, start);
-    if (n > this.limits.maxItems) this.fail(`map of ${n} entries exceeds the limit of ${this.limits.maxItems}`, start);
+    if (t >= fix && t <= fix + 0x0f) n = t & 0x0f;
+    else if (t === t16) { this.need(2); n = this.view.getUint16(this.pos); this.pos += 2; }
+    else if (t === t16 + 1) { this.need(4); n = this.view.getUint32(this.pos); this.pos += 4; }
+    else this.fail(`expected ${what}, found type byte 0x${t.toString(16)}`, start);
+    if (n > this.limits.maxItems) this.fail(`${what.slice(what.indexOf(' ') + 1)} of ${n} ${unit} exceeds the limit of ${this.limits.maxItems}`, start);
     return n;
   }
 
