@@ -22,7 +22,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LiveLoop, type LoopTimers } from '../../engine/host/host-clock.js';
+import { LiveLoop } from '../../engine/host/host-clock.js';
+import { SteppingHost } from '../support/fake-host.js';
 import { STOP } from '../../engine/device.js';
 import { INPUT } from '../../engine/replay/boundary.js';
 import type { Machine } from '../../engine/machine.js';
@@ -40,8 +41,7 @@ const full = process.env['REWIND_LINUX_FULL'] === '1';
  * faster than the guest's nominal speed), with a `stallNs` jump every
  * `stallEvery` readings.
  */
-class FakeHost implements LoopTimers {
-  ns: number;
+class FakeHost extends SteppingHost {
   private readonly m: Machine;
   private readonly ratio: number;
   private lastIcount: number;
@@ -49,12 +49,13 @@ class FakeHost implements LoopTimers {
   stallEvery = 0;
   stallNs = 0;
   constructor(m: Machine, nsPerGuestNs = 0) {
+    super(0); // timers as SteppingHost's; readings move with the guest instead (nowNs)
     this.m = m;
     this.ns = Math.round(m.clock.nowNs(m.icount));
     this.ratio = nsPerGuestNs;
     this.lastIcount = m.icount;
   }
-  nowNs(): number {
+  override nowNs(): number {
     const ic = this.m.icount;
     if (this.ratio > 0) {
       // Instructions executed cost host time; idle ones, credited at once while the CPU halts, do not
@@ -65,18 +66,8 @@ class FakeHost implements LoopTimers {
     this.lastIcount = ic;
     return this.ns;
   }
-  nowMs(): number {
+  override nowMs(): number {
     return Math.floor(this.nowNs() / 1e6);
-  }
-  setTimer(ms: number, cb: () => void): () => void {
-    const h = setImmediate(() => {
-      this.ns += ms * 1e6;
-      cb();
-    });
-    return () => clearImmediate(h);
-  }
-  yieldToHost(): Promise<void> {
-    return new Promise((resolve) => setImmediate(resolve));
   }
 }
 
