@@ -98,6 +98,16 @@ export function protectedMode(code: Uint8Array, ramMiB = 4): TestMachine {
   return t;
 }
 
+/**
+ * Assembly (for asm()) that enters ring 3 at the label `user` with IRETD:
+ * pushes SS 0x23, ESP 0x80000, `eflags`, CS 0x1b and `user` (five
+ * instructions at CPL 0), then IRETD (which retires at CPL 3). The GDT and
+ * TSS are protectedMode()'s; the caller loads TR first.
+ */
+export function iretToRing3(eflags = 0x2): string {
+  return ['push dword 0x23', 'push dword 0x80000', `push dword 0x${eflags.toString(16)}`, 'push dword 0x1b', 'push dword user', 'iretd'].join('\n');
+}
+
 /** Sets IDT entry `vec` to a 32-bit interrupt (type 0xE) or trap (0xF) gate to 0x08:handler. */
 export function setGate(t: TestMachine, vec: number, handler: number, type = 0xe, dpl = 0): void {
   const mem = t.m.memory;

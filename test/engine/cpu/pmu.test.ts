@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { asm, hasNasm, protectedMode, runToHlt, setGate, type TestMachine } from './helpers.js';
+import { asm, hasNasm, iretToRing3, protectedMode, runToHlt, setGate, type TestMachine } from './helpers.js';
 import { EXC } from '../../../engine/cpu/flags.js';
 import { computeStateHash } from '../../../engine/state/snapshot.js';
 
@@ -138,12 +138,7 @@ test('the USR and OS filters split the count at the CPL each instruction retires
     mov ecx, 0x186
     mov eax, 0x4200c0       ; PerfCtr0: INST_RETIRED, OS only; EN
     wrmsr                   ; OS 1
-    push dword 0x23         ; OS 2..6
-    push dword 0x80000
-    push dword 0x202
-    push dword 0x1b
-    push dword user
-    iretd                   ; retires at CPL 3: USR 1
+    ${iretToRing3(0x202)}   ; its 5 pushes: OS 2..6; the IRETD retires at CPL 3: USR 1
   user:
     mov ecx, 50             ; USR 2
   l: loop l                 ; USR 52
@@ -212,12 +207,7 @@ test('RDPMC: CPL 3 needs CR4.PCE; ECX > 1 is #GP', { skip }, () => {
       mov eax, cr4
       or eax, ${pce ? 0x100 : 0}
       mov cr4, eax
-      push dword 0x23
-      push dword 0x80000
-      push dword 0x2
-      push dword 0x1b
-      push dword user
-      iretd
+      ${iretToRing3()}
     user:
       mov ecx, ${ecx}
       rdpmc

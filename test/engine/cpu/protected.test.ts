@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { asm, hasNasm, protectedMode, runToHlt, setGate, descriptor, GDT, type TestMachine } from './helpers.js';
+import { asm, hasNasm, iretToRing3, protectedMode, runToHlt, setGate, descriptor, GDT, type TestMachine } from './helpers.js';
 import { EXC, SEG, FLAG } from '../../../engine/cpu/flags.js';
 
 const skip = hasNasm() ? false : 'nasm is not installed';
@@ -135,12 +135,7 @@ test('ring 3 via IRET, back to ring 0 through an interrupt gate using TSS.ESP0',
   const t = protectedMode(asm(`
     mov ax, 0x28
     ltr ax
-    push dword 0x23        ; SS
-    push dword 0x80000     ; ESP
-    push dword 0x202       ; EFLAGS (IF)
-    push dword 0x1b        ; CS
-    push dword user
-    iretd
+    ${iretToRing3(0x202)}  ; IF set
   user:
     mov eax, 5
     int 0x80
@@ -169,12 +164,7 @@ test('ring 3: privileged instruction -> #GP(0); INT to a DPL0 gate -> #GP(vector
   const t = protectedMode(asm(`
     mov ax, 0x28
     ltr ax
-    push dword 0x23
-    push dword 0x80000
-    push dword 0x2
-    push dword 0x1b
-    push dword user
-    iretd
+    ${iretToRing3()}
   user:
     int 0x81
     hlt
@@ -341,12 +331,7 @@ test('EFLAGS: POPF at CPL 3 cannot change IOPL or IF', { skip }, () => {
   const t = protectedMode(asm(`
     mov ax, 0x28
     ltr ax
-    push dword 0x23
-    push dword 0x80000
-    push dword 0x2
-    push dword 0x1b
-    push dword user
-    iretd
+    ${iretToRing3()}
   user:
     push dword 0x3202
     popfd
