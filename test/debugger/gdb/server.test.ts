@@ -25,6 +25,16 @@ async function setup(historyEnd = Infinity) {
 
 const sym = (t: SymbolTable, n: string): number => t.lookup(n)!;
 
+/** The demo with its main loop made endless (jnz main_loop becomes jmp main_loop), in a session replaying in 1000-instruction chunks. */
+function loopForever(m: ReturnType<typeof demoToyMachine>): Session {
+  const symbols = SymbolTable.fromElf(readFileSync(DEMO_ELF));
+  const jnz = sym(symbols, 'main_loop') + 18;
+  assert.equal(m.mem[jnz], 0x75);
+  m.mem[jnz] = 0xeb;
+  m.seek(0);
+  return new Session(m, { symbols, chunk: 1000 });
+}
+
 test('handshake: qSupported, no-ack mode, target description, threads', async () => {
   const { c, server } = await setup();
   try {
@@ -191,13 +201,7 @@ test('monitor commands', async () => {
 
 test('a long monitor seek keeps gdb alive: progress as O packets before the final OK, paced by the clock', async () => {
   const m = demoToyMachine(200_000);
-  // Make the program loop forever: jnz main_loop becomes jmp main_loop.
-  const symbols = SymbolTable.fromElf(readFileSync(DEMO_ELF));
-  const jnz = sym(symbols, 'main_loop') + 18;
-  assert.equal(m.mem[jnz], 0x75);
-  m.mem[jnz] = 0xeb;
-  m.seek(0);
-  const session = new Session(m, { symbols, chunk: 1000 });
+  const session = loopForever(m);
   let clockMs = 0;
   let clockStep = 0;
   const server = new GdbServer(session, { port: 0, keepAliveMs: 1000, now: () => (clockMs += clockStep) });
@@ -240,13 +244,7 @@ test('a long monitor seek keeps gdb alive: progress as O packets before the fina
 
 test('Ctrl-C interrupts a long continue at once with T02', async () => {
   const m = demoToyMachine();
-  // Make the program loop forever: jnz main_loop becomes jmp main_loop.
-  const symbols = SymbolTable.fromElf(readFileSync(DEMO_ELF));
-  const jnz = sym(symbols, 'main_loop') + 18;
-  assert.equal(m.mem[jnz], 0x75);
-  m.mem[jnz] = 0xeb;
-  m.seek(0);
-  const session = new Session(m, { symbols, chunk: 1000 });
+  const session = loopForever(m);
   const server = new GdbServer(session, { port: 0 });
   const c = await GdbTestClient.open(await server.listen());
   try {
